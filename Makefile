@@ -1,0 +1,68 @@
+# The suite's entry points. `make e2e` goes from a bare machine to a report;
+# `make test` runs the unit tests (no cluster, seconds).
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+.DEFAULT_GOAL := help
+
+ARTIFACTS ?= $(CURDIR)/_artifacts
+KUBERNETES_VERSION ?= $(shell cat scripts/nodeimage/default-kubernetes-version)
+LABEL_FILTER ?=
+PROCS ?= 3
+GINKGO_TIMEOUT ?= 80m
+GINKGO_ARGS ?=
+E2E_ARGS ?=
+export ARTIFACTS KUBERNETES_VERSION
+
+.PHONY: help host node-image workload-image cluster cluster-delete cluster-logs e2e e2e-run e2e-rerun-failed e2e-dry-run test vet
+
+help: ## list targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+host: ## prepare this machine: Docker engine (installed on Debian if missing), inotify limits
+	@bash scripts/host-prepare.sh
+
+node-image: host ## build (or reuse) the offline kind node image for KUBERNETES_VERSION
+	@bash scripts/node-image.sh | tail -1
+
+workload-image: host ## build the suite's workload image
+	@bash scripts/workload-image.sh | tail -1
+
+$(ARTIFACTS):
+	@mkdir -p $@
+
+# The node image: NODE_IMAGE if set, kind's published one if pullable, else built offline.
+cluster: host $(ARTIFACTS) ## create or reuse the default cluster; kubeconfig in $(ARTIFACTS)/kubeconfig
+	@start=$$SECONDS; export TIMINGS_FILE=$(ARTIFACTS)/timings.txt; \
+	img=$$(bash scripts/select-node-image.sh | tail -1); echo "node-image $$((SECONDS-start))" >>$$TIMINGS_FILE; \
+	wl=$$(bash scripts/workload-image.sh | tail -1); \
+	echo "$$img" >$(ARTIFACTS)/node-image; \
+	t=$$SECONDS; NODE_IMAGE=$$img WORKLOAD_IMAGE=$$wl go run ./scripts/cluster up; echo "cluster-up $$((SECONDS-t))" >>$$TIMINGS_FILE
+
+cluster-delete: ## delete the cluster
+	@go run ./scripts/cluster down
+
+cluster-logs: ## kind export logs into $(ARTIFACTS)/kind-logs
+	@go run ./scripts/cluster logs
+
+e2e: cluster ## the main job: host, node image, cluster, every spec, reports in $(ARTIFACTS)
+	@$(MAKE) --no-print-directory e2e-run
+
+# Runs the suite against the cluster `make cluster` made (the suite reuses a healthy one).
+e2e-run: $(ARTIFACTS)
+	@NODE_IMAGE=$$(cat $(ARTIFACTS)/node-image 2>/dev/null) WORKLOAD_IMAGE=$$(bash scripts/workload-image.sh | tail -1) \
+	go tool ginkgo -r --procs=$(PROCS) --timeout=$(GINKGO_TIMEOUT) --label-filter='$(LABEL_FILTER)' \
+	  --output-interceptor-mode=none --poll-progress-after=3m --show-node-events \
+	  --json-report=ginkgo-report.json --output-dir=$(ARTIFACTS) $(GINKGO_ARGS) ./suites/... -- $(E2E_ARGS) 2>&1 | tee $(ARTIFACTS)/e2e.log
+
+e2e-rerun-failed: ## re-run only the specs that failed in $(ARTIFACTS)/report.json
+	@filter=$$(go run ./scripts/report failed-filter $(ARTIFACTS)/report.json); \
+	$(MAKE) --no-print-directory e2e-run LABEL_FILTER="$$filter"
+
+e2e-dry-run: ## list the specs and requirements that would run, touching no cluster
+	@go tool ginkgo -r --dry-run -v --label-filter='$(LABEL_FILTER)' ./suites/... -- -e2e.dry-run $(E2E_ARGS)
+
+test: ## unit tests of the framework's own logic (no cluster)
+	@go test $$(go list ./... | grep -v /suites/)
+
+vet:
+	@go vet ./...

@@ -1,0 +1,35 @@
+package framework
+
+import (
+	"fmt"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/e2e-framework/klient"
+)
+
+// Clients are the API clients every spec uses: typed client-go for most calls,
+// and e2e-framework's klient for decoding and applying fixture YAML.
+type Clients struct {
+	Kube   kubernetes.Interface
+	Klient klient.Client
+	Rest   *rest.Config
+}
+
+// NewClients builds clients from a kubeconfig file and checks the API answers.
+func NewClients(kubeconfig string) (*Clients, error) {
+	kc, err := klient.NewWithKubeConfigFile(kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s is not usable: %w", kubeconfig, err)
+	}
+	cfg := rest.CopyConfig(kc.RESTConfig())
+	cfg.QPS, cfg.Burst = 50, 100
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
+	}
+	if _, err := kube.Discovery().ServerVersion(); err != nil {
+		return nil, fmt.Errorf("the API server in %s does not answer (%v): check the cluster is running and the kubeconfig points at it", kubeconfig, err)
+	}
+	return &Clients{Kube: kube, Klient: kc, Rest: cfg}, nil
+}

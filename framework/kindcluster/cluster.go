@@ -1,0 +1,278 @@
+// Package kindcluster creates, reuses and deletes kind clusters through the kind
+// library, loads images into them, and runs commands on their nodes.
+package kindcluster
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	"sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+	kindexec "sigs.k8s.io/kind/pkg/exec"
+	"sigs.k8s.io/kind/pkg/log"
+	"sigs.k8s.io/yaml"
+)
+
+// Cluster is one kind cluster by name.
+type Cluster struct {
+	Name     string
+	provider *cluster.Provider
+}
+
+// New returns a handle on the kind cluster called name, using Docker.
+func New(name string, logger log.Logger) *Cluster {
+	if logger == nil {
+		logger = log.NoopLogger{}
+	}
+	return &Cluster{Name: name, provider: cluster.NewProvider(cluster.ProviderWithDocker(), cluster.ProviderWithLogger(logger))}
+}
+
+// CheckDocker returns an error naming the fix when no Docker engine answers.
+func CheckDocker() error {
+	if _, err := exec.LookPath("docker"); err != nil {
+		return fmt.Errorf("docker is not installed: run 'make host' (Debian/Ubuntu as root) or install Docker")
+	}
+	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		return fmt.Errorf("no Docker engine answers (%s): run 'make host' or start dockerd", firstLine(string(out)))
+	}
+	return nil
+}
+
+// ParseConfig reads and strictly decodes a kind cluster config file.
+func ParseConfig(path string) (*v1alpha4.Cluster, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("kind config %s cannot be read: %w", path, err)
+	}
+	cfg := &v1alpha4.Cluster{}
+	if err := yaml.UnmarshalStrict(raw, cfg); err != nil {
+		return nil, fmt.Errorf("kind config %s does not parse: %s; compare it with kind-configs/default.yaml", path, firstLine(err.Error()))
+	}
+	if cfg.Kind != "Cluster" || cfg.APIVersion != "kind.x-k8s.io/v1alpha4" {
+		return nil, fmt.Errorf("kind config %s has kind %q apiVersion %q, want kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4", path, cfg.Kind, cfg.APIVersion)
+	}
+	if len(cfg.Nodes) == 0 {
+		cfg.Nodes = []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole}}
+	}
+	return cfg, nil
+}
+
+// UpInput names what Up needs.
+type UpInput struct {
+	ConfigPath     string
+	NodeImage      string // empty: kind's default image
+	KubeconfigPath string
+	WaitForReady   time.Duration
+}
+
+// Up reuses a healthy cluster of the same name and shape, or creates one. A
+// cluster left unhealthy or of another shape is replaced; a failed creation is
+// deleted, so nothing half-built stays behind. It reports whether it created one.
+func (c *Cluster) Up(ctx context.Context, in UpInput) (created bool, err error) {
+	if err := CheckDocker(); err != nil {
+		return false, err
+	}
+	cfg, err := ParseConfig(in.ConfigPath)
+	if err != nil {
+		return false, err
+	}
+	if err := os.MkdirAll(filepath.Dir(in.KubeconfigPath), 0o755); err != nil {
+		return false, err
+	}
+	exists, err := c.Exists()
+	if err != nil {
+		return false, err
+	}
+	if exists {
+		if err := c.healthy(ctx, in.KubeconfigPath, len(cfg.Nodes)); err == nil {
+			return false, nil
+		} else {
+			fmt.Fprintf(os.Stderr, "kind cluster %s exists but is not usable (%v): recreating it\n", c.Name, err)
+		}
+		if err := c.Delete(""); err != nil {
+			return false, err
+		}
+	}
+	opts := []cluster.CreateOption{
+		cluster.CreateWithConfigFile(in.ConfigPath),
+		cluster.CreateWithKubeconfigPath(in.KubeconfigPath),
+		cluster.CreateWithWaitForReady(in.WaitForReady),
+		cluster.CreateWithDisplayUsage(false),
+		cluster.CreateWithDisplaySalutation(false),
+	}
+	if in.NodeImage != "" {
+		opts = append(opts, cluster.CreateWithNodeImage(in.NodeImage))
+	}
+	if err := c.provider.Create(c.Name, opts...); err != nil {
+		_ = c.Delete(in.KubeconfigPath)
+		return false, fmt.Errorf("creating kind cluster %s failed and was deleted: %s", c.Name, describe(err))
+	}
+	return true, c.healthy(ctx, in.KubeconfigPath, len(cfg.Nodes))
+}
+
+// healthy writes the cluster's kubeconfig and checks every node is Ready.
+func (c *Cluster) healthy(ctx context.Context, kubeconfig string, wantNodes int) error {
+	if err := c.provider.ExportKubeConfig(c.Name, kubeconfig, false); err != nil {
+		return fmt.Errorf("exporting kubeconfig: %w", err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		err = nodesReady(ctx, cs, wantNodes)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func nodesReady(ctx context.Context, cs kubernetes.Interface, want int) error {
+	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	if len(list.Items) != want {
+		return fmt.Errorf("%d nodes, config wants %d", len(list.Items), want)
+	}
+	for _, n := range list.Items {
+		if !NodeReady(&n) {
+			return fmt.Errorf("node %s is not Ready", n.Name)
+		}
+	}
+	return nil
+}
+
+// NodeReady reports the node's Ready condition.
+func NodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// Exists reports whether kind knows a cluster of this name.
+func (c *Cluster) Exists() (bool, error) {
+	names, err := c.provider.List()
+	if err != nil {
+		return false, fmt.Errorf("listing kind clusters: %w", err)
+	}
+	return slices.Contains(names, c.Name), nil
+}
+
+// Delete deletes the cluster (a no-op when it does not exist).
+func (c *Cluster) Delete(kubeconfig string) error {
+	return c.provider.Delete(c.Name, kubeconfig)
+}
+
+// ExportLogs writes `kind export logs` output to dir.
+func (c *Cluster) ExportLogs(dir string) error {
+	return c.provider.CollectLogs(c.Name, dir)
+}
+
+// Nodes lists the cluster's node containers.
+func (c *Cluster) Nodes() ([]nodes.Node, error) {
+	return c.provider.ListNodes(c.Name)
+}
+
+// Node returns the node container called name.
+func (c *Cluster) Node(name string) (nodes.Node, error) {
+	all, err := c.Nodes()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range all {
+		if n.String() == name {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("kind cluster %s has no node %s", c.Name, name)
+}
+
+// LoadImage copies a local Docker image into every node's containerd, as
+// `kind load docker-image` does, skipping nodes that already have it.
+func (c *Cluster) LoadImage(image string) error {
+	id, err := exec.Command("docker", "image", "inspect", "-f", "{{.Id}}", image).Output()
+	if err != nil {
+		return fmt.Errorf("image %s is not in the local Docker engine: build it first (make workload-image)", image)
+	}
+	all, err := c.Nodes()
+	if err != nil {
+		return err
+	}
+	var archive []byte
+	for _, n := range all {
+		if got, err := nodeutils.ImageID(n, image); err == nil && got == strings.TrimSpace(string(id)) {
+			continue
+		}
+		if archive == nil {
+			if archive, err = exec.Command("docker", "save", image).Output(); err != nil {
+				return fmt.Errorf("docker save %s: %w", image, err)
+			}
+		}
+		if err := nodeutils.LoadImageArchive(n, bytes.NewReader(archive)); err != nil {
+			return fmt.Errorf("loading %s into node %s: %s", image, n.String(), describe(err))
+		}
+	}
+	return nil
+}
+
+// Run runs a command on a node and returns its combined output; the error carries
+// the command and its output.
+func Run(n nodes.Node, stdin []byte, name string, args ...string) (string, error) {
+	var out bytes.Buffer
+	cmd := n.Command(name, args...).SetStdout(&out).SetStderr(&out)
+	if stdin != nil {
+		cmd.SetStdin(bytes.NewReader(stdin))
+	}
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("on node %s: %s: %w\n%s", n.String(), kindexec.PrettyCommand(name, args...), err, out.String())
+	}
+	return out.String(), nil
+}
+
+// describe unwraps kind's RunError so a failed command shows its output.
+func describe(err error) string {
+	if re := kindexec.RunErrorForError(err); re != nil {
+		return fmt.Sprintf("%v\ncommand: %s\noutput:\n%s", err, re.PrettyCommand(), re.Output)
+	}
+	return err.Error()
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// IsKind reports whether a node is a kind node (kind sets providerID kind://...).
+func IsKind(n *corev1.Node) bool {
+	return strings.HasPrefix(n.Spec.ProviderID, "kind://")
+}

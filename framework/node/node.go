@@ -1,0 +1,116 @@
+// Package node changes nodes for specs (taints, labels, cordoning) and always
+// registers the undo, so a failed or interrupted spec leaves the node as it was.
+package node
+
+import (
+	"context"
+	"fmt"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive
+	. "github.com/onsi/gomega"    //nolint:revive
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+)
+
+// update applies mutate to the node with conflict retries.
+func update(ctx context.Context, c kubernetes.Interface, name string, mutate func(*corev1.Node)) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		mutate(n)
+		_, err = c.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
+}
+
+// undo registers a cleanup that tolerates the node being gone.
+func undo(c kubernetes.Interface, name, what string, mutate func(*corev1.Node)) {
+	DeferCleanup(func(ctx SpecContext) {
+		err := update(ctx, c, name, mutate)
+		if err != nil && !apierrors.IsNotFound(err) {
+			Fail(fmt.Sprintf("restoring node %s (%s): %v", name, what, err))
+		}
+	})
+}
+
+// AddTaint adds a taint to the node and registers its removal.
+func AddTaint(ctx context.Context, c kubernetes.Interface, name string, taint corev1.Taint) {
+	GinkgoHelper()
+	Expect(update(ctx, c, name, func(n *corev1.Node) {
+		n.Spec.Taints = append(withoutTaint(n.Spec.Taints, taint), taint)
+	})).To(Succeed(), "tainting node %s with %s=%s:%s", name, taint.Key, taint.Value, taint.Effect)
+	undo(c, name, "taint "+taint.Key, func(n *corev1.Node) { n.Spec.Taints = withoutTaint(n.Spec.Taints, taint) })
+}
+
+// RemoveTaint removes a taint now (the cleanup AddTaint registered stays harmless).
+func RemoveTaint(ctx context.Context, c kubernetes.Interface, name string, taint corev1.Taint) {
+	GinkgoHelper()
+	Expect(update(ctx, c, name, func(n *corev1.Node) { n.Spec.Taints = withoutTaint(n.Spec.Taints, taint) })).
+		To(Succeed(), "removing taint %s from node %s", taint.Key, name)
+}
+
+func withoutTaint(taints []corev1.Taint, t corev1.Taint) []corev1.Taint {
+	var out []corev1.Taint
+	for _, x := range taints {
+		if x.Key != t.Key || x.Effect != t.Effect {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// SetLabel sets a label and registers restoring the previous value (or absence).
+func SetLabel(ctx context.Context, c kubernetes.Interface, name, key, value string) {
+	GinkgoHelper()
+	var old string
+	var had bool
+	Expect(update(ctx, c, name, func(n *corev1.Node) {
+		old, had = n.Labels[key]
+		if n.Labels == nil {
+			n.Labels = map[string]string{}
+		}
+		n.Labels[key] = value
+	})).To(Succeed(), "labelling node %s with %s=%s", name, key, value)
+	undo(c, name, "label "+key, func(n *corev1.Node) {
+		if had {
+			n.Labels[key] = old
+		} else {
+			delete(n.Labels, key)
+		}
+	})
+}
+
+// RemoveLabel deletes a label now.
+func RemoveLabel(ctx context.Context, c kubernetes.Interface, name, key string) {
+	GinkgoHelper()
+	Expect(update(ctx, c, name, func(n *corev1.Node) { delete(n.Labels, key) })).To(Succeed(), "removing label %s from node %s", key, name)
+}
+
+// Cordon marks the node unschedulable and registers uncordoning it.
+func Cordon(ctx context.Context, c kubernetes.Interface, name string) {
+	GinkgoHelper()
+	Expect(update(ctx, c, name, func(n *corev1.Node) { n.Spec.Unschedulable = true })).To(Succeed(), "cordoning node %s", name)
+	undo(c, name, "cordon", func(n *corev1.Node) { n.Spec.Unschedulable = false })
+}
+
+// IsControlPlane reports whether the node carries the control-plane role label.
+func IsControlPlane(n *corev1.Node) bool {
+	_, ok := n.Labels["node-role.kubernetes.io/control-plane"]
+	return ok
+}
+
+// Workers returns the names of nodes without the control-plane role.
+func Workers(nodes []corev1.Node) []string {
+	var out []string
+	for i := range nodes {
+		if !IsControlPlane(&nodes[i]) {
+			out = append(out, nodes[i].Name)
+		}
+	}
+	return out
+}

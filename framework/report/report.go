@@ -1,0 +1,233 @@
+// Package report turns a Ginkgo run into what a certifier reads: report.json,
+// report.html, summary.md and junit_01.xml, each tracing every spec to the
+// documented requirement it proves.
+package report
+
+import (
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/dsconform/dsconform/framework"
+)
+
+// Requirement is one documented behaviour from the suite's catalogue.
+type Requirement struct {
+	ID        string `json:"id"`
+	Area      string `json:"area"`
+	Statement string `json:"statement"`
+	Source    string `json:"source"`
+}
+
+// Report is report.json.
+type Report struct {
+	SuiteDescription string              `json:"suiteDescription"`
+	Verdict          string              `json:"verdict"` // PASSED, FAILED, INTERRUPTED or NO SPECS RAN
+	Started          time.Time           `json:"started"`
+	Ended            time.Time           `json:"ended"`
+	DurationSeconds  float64             `json:"durationSeconds"`
+	Environment      json.RawMessage     `json:"environment,omitempty"`
+	SetupSeconds     map[string]float64  `json:"setupSeconds,omitempty"`
+	Totals           Totals              `json:"totals"`
+	Specs            []Spec              `json:"specs"`
+	Requirements     []RequirementResult `json:"requirements"`
+	Latencies        []LatencyStat       `json:"latencies"`
+	SpecialFailures  []string            `json:"suiteFailures,omitempty"` // setup/teardown failures
+}
+
+type Totals struct {
+	Selected int `json:"selected"`
+	Passed   int `json:"passed"`
+	Failed   int `json:"failed"`
+	Skipped  int `json:"skipped"`
+	Pending  int `json:"pending"`
+	Flaked   int `json:"flaked"`
+}
+
+type Spec struct {
+	Text            string              `json:"text"`
+	RequirementID   string              `json:"requirementId"`
+	Labels          []string            `json:"labels"`
+	Serial          bool                `json:"serial"`
+	State           string              `json:"state"`
+	DurationSeconds float64             `json:"durationSeconds"`
+	Attempts        int                 `json:"attempts"`
+	FailureMessage  string              `json:"failureMessage,omitempty"`
+	FailureLocation string              `json:"failureLocation,omitempty"`
+	SkipReason      string              `json:"skipReason,omitempty"`
+	Diagnostics     string              `json:"diagnostics,omitempty"`
+	Latencies       []framework.Latency `json:"latencies,omitempty"`
+}
+
+type RequirementResult struct {
+	Requirement
+	Specs  []string `json:"specs"`
+	Result string   `json:"result"` // passed, failed, skipped, not run
+}
+
+type LatencyStat struct {
+	Metric        string  `json:"metric"`
+	Count         int     `json:"count"`
+	MinSeconds    float64 `json:"minSeconds"`
+	MedianSeconds float64 `json:"medianSeconds"`
+	MaxSeconds    float64 `json:"maxSeconds"`
+}
+
+var requirementID = regexp.MustCompile(`^(DS|SP)-[A-Z]+-[0-9]{2}$`)
+
+// RequirementOf returns the requirement ID among a spec's labels.
+func RequirementOf(labels []string) string {
+	for _, l := range labels {
+		if requirementID.MatchString(l) {
+			return l
+		}
+	}
+	return ""
+}
+
+// Build makes the report from Ginkgo's report, the requirement catalogue, the
+// environment (environment.json) and setup timings.
+func Build(gr types.Report, catalogue []Requirement, env json.RawMessage, setup map[string]float64) Report {
+	r := Report{SuiteDescription: gr.SuiteDescription, Started: gr.StartTime, Ended: gr.EndTime,
+		DurationSeconds: gr.RunTime.Seconds(), Environment: env, SetupSeconds: setup}
+	r.Totals.Selected = gr.PreRunStats.SpecsThatWillRun
+	byReq := map[string][]Spec{}
+	samples := map[string][]float64{}
+	for _, sr := range gr.SpecReports {
+		if sr.LeafNodeType != types.NodeTypeIt {
+			if sr.State.Is(types.SpecStateFailureStates) {
+				r.SpecialFailures = append(r.SpecialFailures, sr.LeafNodeType.String()+": "+sr.Failure.Message)
+			}
+			continue
+		}
+		s := specOf(sr)
+		r.Specs = append(r.Specs, s)
+		byReq[s.RequirementID] = append(byReq[s.RequirementID], s)
+		for _, l := range s.Latencies {
+			samples[l.Metric] = append(samples[l.Metric], l.Seconds)
+		}
+		switch {
+		case sr.State == types.SpecStatePassed:
+			r.Totals.Passed++
+			if sr.NumAttempts > 1 {
+				r.Totals.Flaked++
+			}
+		case sr.State == types.SpecStatePending:
+			r.Totals.Pending++
+		case sr.State == types.SpecStateSkipped:
+			r.Totals.Skipped++
+		default:
+			r.Totals.Failed++
+		}
+	}
+	// Failures first, then by requirement ID: the order a reader triages in.
+	sort.SliceStable(r.Specs, func(i, j int) bool {
+		fi, fj := isFailure(r.Specs[i].State), isFailure(r.Specs[j].State)
+		if fi != fj {
+			return fi
+		}
+		return r.Specs[i].RequirementID < r.Specs[j].RequirementID
+	})
+	for _, req := range catalogue {
+		rr := RequirementResult{Requirement: req, Result: "not run"}
+		for _, s := range byReq[req.ID] {
+			rr.Specs = append(rr.Specs, s.Text)
+			rr.Result = worse(rr.Result, s.State)
+		}
+		r.Requirements = append(r.Requirements, rr)
+	}
+	for metric, xs := range samples {
+		r.Latencies = append(r.Latencies, stat(metric, xs))
+	}
+	sort.Slice(r.Latencies, func(i, j int) bool { return r.Latencies[i].Metric < r.Latencies[j].Metric })
+	r.Verdict = verdict(gr, r.Totals, len(r.SpecialFailures))
+	return r
+}
+
+func specOf(sr types.SpecReport) Spec {
+	s := Spec{Text: sr.FullText(), Labels: sr.Labels(), Serial: sr.IsSerial, State: sr.State.String(),
+		DurationSeconds: sr.RunTime.Seconds(), Attempts: sr.NumAttempts}
+	s.RequirementID = RequirementOf(s.Labels)
+	if sr.State.Is(types.SpecStateFailureStates) {
+		s.FailureMessage = sr.Failure.Message
+		s.FailureLocation = sr.Failure.Location.String()
+	}
+	if sr.State == types.SpecStateSkipped {
+		s.SkipReason = sr.Failure.Message
+	}
+	for _, e := range sr.ReportEntries {
+		switch e.Name {
+		case framework.LatencyEntry:
+			var l framework.Latency
+			if json.Unmarshal([]byte(e.Value.AsJSON), &l) == nil {
+				s.Latencies = append(s.Latencies, l)
+			}
+		case "diagnostics":
+			_ = json.Unmarshal([]byte(e.Value.AsJSON), &s.Diagnostics)
+		}
+	}
+	return s
+}
+
+func isFailure(state string) bool {
+	return state != "passed" && state != "skipped" && state != "pending"
+}
+
+// worse combines results: any failure fails the requirement; passed beats skipped.
+func worse(cur, state string) string {
+	switch {
+	case isFailure(state) || cur == "failed":
+		return "failed"
+	case state == "passed" || cur == "passed":
+		return "passed"
+	default:
+		return "skipped"
+	}
+}
+
+func verdict(gr types.Report, t Totals, special int) string {
+	switch {
+	case gr.SpecialSuiteFailureReasons != nil && containsInterrupt(gr.SpecialSuiteFailureReasons):
+		return "INTERRUPTED"
+	case t.Failed > 0 || special > 0 || !gr.SuiteSucceeded:
+		return "FAILED"
+	case t.Passed == 0:
+		return "NO SPECS RAN"
+	default:
+		return "PASSED"
+	}
+}
+
+func containsInterrupt(reasons []string) bool {
+	for _, r := range reasons {
+		if strings.Contains(strings.ToLower(r), "interrupt") {
+			return true
+		}
+	}
+	return false
+}
+
+func stat(metric string, xs []float64) LatencyStat {
+	sort.Float64s(xs)
+	med := xs[len(xs)/2]
+	if len(xs)%2 == 0 {
+		med = (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+	}
+	return LatencyStat{Metric: metric, Count: len(xs), MinSeconds: xs[0], MedianSeconds: med, MaxSeconds: xs[len(xs)-1]}
+}
+
+// FailedRequirements returns the requirement IDs of the report's failed specs, as
+// a Ginkgo label filter that re-runs exactly those.
+func (r Report) FailedRequirements() string {
+	var ids []string
+	for _, s := range r.Specs {
+		if isFailure(s.State) && s.RequirementID != "" {
+			ids = append(ids, s.RequirementID)
+		}
+	}
+	return strings.Join(ids, " || ")
+}

@@ -1,0 +1,88 @@
+package report
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"os"
+	"path/filepath"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/onsi/ginkgo/v2/reporters"
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+//go:embed templates/*
+var templates embed.FS
+
+var funcs = map[string]any{
+	"rel": func(dir, path string) string {
+		if r, err := filepath.Rel(dir, path); err == nil {
+			return r
+		}
+		return path
+	},
+	"secs":      func(f float64) string { return fmt.Sprintf("%.1fs", f) },
+	"failed":    isFailure,
+	"lower":     strings.ToLower,
+	"firstLine": func(s string) string { return strings.SplitN(strings.TrimSpace(s), "\n", 2)[0] },
+	"env": func(raw json.RawMessage) map[string]any {
+		m := map[string]any{}
+		_ = json.Unmarshal(raw, &m)
+		return m
+	},
+	"split":    strings.Fields,
+	"mdEscape": func(s string) string { return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s) },
+}
+
+// WriteAll writes report.json, report.html, summary.md and junit_01.xml into dir.
+func WriteAll(dir string, r Report, gr types.Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), data, 0o644); err != nil {
+		return err
+	}
+	view := struct {
+		Report
+		Dir string
+	}{r, dir}
+	var html bytes.Buffer
+	if err := template.Must(template.New("report.html").Funcs(funcs).ParseFS(templates, "templates/report.html")).Execute(&html, view); err != nil {
+		return fmt.Errorf("rendering report.html: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.html"), html.Bytes(), 0o644); err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	if err := texttemplate.Must(texttemplate.New("summary.md").Funcs(funcs).ParseFS(templates, "templates/summary.md")).Execute(&md, view); err != nil {
+		return fmt.Errorf("rendering summary.md: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "summary.md"), md.Bytes(), 0o644); err != nil {
+		return err
+	}
+	// Upstream's shape: one testcase per spec, full output only where something went wrong.
+	return reporters.GenerateJUnitReportWithConfig(gr, filepath.Join(dir, "junit_01.xml"), reporters.JunitReportConfig{
+		OmitTimelinesForSpecState: types.SpecStatePassed | types.SpecStateSkipped,
+		OmitCapturedStdOutErr:     false,
+		OmitLeafNodeType:          true,
+		OmitSuiteSetupNodes:       true,
+	})
+}
+
+// Load reads a report.json.
+func Load(path string) (Report, error) {
+	var r Report
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return r, err
+	}
+	return r, json.Unmarshal(data, &r)
+}

@@ -1,0 +1,75 @@
+// Command cluster brings the suite's kind cluster up or down through the kind
+// library, with the same settings (flags "e2e.*" or environment) as the suite.
+//
+//	cluster up      create the cluster, or reuse a healthy one; load the workload image;
+//	                write the kubeconfig to $ARTIFACTS/kubeconfig
+//	cluster down    delete it
+//	cluster logs    kind export logs into $ARTIFACTS/kind-logs
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dsconform/dsconform/framework"
+	"github.com/dsconform/dsconform/framework/kindcluster"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fail("usage: cluster up|down|logs [flags]")
+	}
+	verb := os.Args[1]
+	cfg := &framework.Config{}
+	fs := flag.NewFlagSet("cluster "+verb, flag.ExitOnError)
+	if err := cfg.RegisterFlags(fs); err != nil {
+		fail(err.Error())
+	}
+	_ = fs.Parse(os.Args[2:])
+	if wd, err := os.Getwd(); err == nil {
+		cfg.ResolvePaths(wd)
+	}
+	c := kindcluster.New(cfg.ClusterName, nil)
+	start := time.Now()
+	switch verb {
+	case "up":
+		if err := cfg.Validate(); err != nil {
+			fail(err.Error())
+		}
+		created, err := c.Up(context.Background(), kindcluster.UpInput{ConfigPath: cfg.KindConfig, NodeImage: cfg.NodeImage,
+			KubeconfigPath: cfg.KubeconfigPath(), WaitForReady: 3 * time.Minute})
+		if err != nil {
+			fail(err.Error())
+		}
+		if err := c.LoadImage(cfg.WorkloadImage); err != nil {
+			fail(err.Error())
+		}
+		what := "reused"
+		if created {
+			what = "created"
+		}
+		fmt.Printf("cluster %s %s in %.0fs; kubeconfig: %s\n", cfg.ClusterName, what, time.Since(start).Seconds(), cfg.KubeconfigPath())
+	case "down":
+		if err := c.Delete(""); err != nil {
+			fail(err.Error())
+		}
+		fmt.Printf("cluster %s deleted\n", cfg.ClusterName)
+	case "logs":
+		dir := filepath.Join(cfg.Artifacts, "kind-logs")
+		if err := c.ExportLogs(dir); err != nil {
+			fail(err.Error())
+		}
+		fmt.Printf("logs exported to %s\n", dir)
+	default:
+		fail("unknown verb " + verb + ": use up, down or logs")
+	}
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, "error:", msg)
+	os.Exit(1)
+}

@@ -1,0 +1,265 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/ginkgo/v2/types"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/dsconform/dsconform/framework"
+	"github.com/dsconform/dsconform/framework/diagnostics"
+	"github.com/dsconform/dsconform/framework/node"
+)
+
+// specNamespaces are the namespaces the running spec created (one spec at a time per process).
+var specNamespaces []string
+
+// newNamespace creates a namespace for the spec, deleted when it ends.
+func newNamespace(ctx context.Context, base string) string {
+	GinkgoHelper()
+	ns := framework.CreateNamespace(ctx, clients.Kube, base)
+	specNamespaces = append(specNamespaces, ns.Name)
+	return ns.Name
+}
+
+var _ = BeforeEach(func() {
+	specNamespaces = nil
+	if cfg.DryRun {
+		Skip("dry run: listed, not run")
+	}
+})
+
+// Diagnostics are collected before any DeferCleanup of the spec runs, so they show
+// the cluster as the failure left it.
+var _ = AfterEach(func(ctx SpecContext) {
+	r := CurrentSpecReport()
+	if !r.Failed() || clients == nil {
+		return
+	}
+	dir, err := framework.SpecDir(cfg.Artifacts, r.FullText())
+	if err != nil {
+		return
+	}
+	w := &diagnostics.Writer{Dir: dir}
+	defer w.Close()
+	for _, ns := range specNamespaces {
+		w.Namespace(ctx, clients.Kube, ns)
+	}
+	w.Nodes(ctx, clients.Kube)
+	for _, dump := range extraDiagnostics {
+		dump(ctx, w)
+	}
+	AddReportEntry("diagnostics", dir, ReportEntryVisibilityNever)
+}, NodeTimeout(2*time.Minute))
+
+// extraDiagnostics lets spec families add what only they know how to collect
+// (the kubelet's view for static pods, for instance).
+var extraDiagnostics []func(context.Context, *diagnostics.Writer)
+
+// Live progress: one line per finished spec, "[done/total] STATE text (duration)".
+// Parallel processes share the count through a file in the artifacts folder.
+var _ = ReportBeforeSuite(func(r Report) {
+	_ = os.WriteFile(progressFile(), nil, 0o644)
+	_ = os.WriteFile(progressFile()+"-total", []byte(fmt.Sprint(r.PreRunStats.SpecsThatWillRun)), 0o644)
+})
+
+var _ = ReportAfterEach(func(r SpecReport) {
+	if cfg.DryRun || r.State == types.SpecStateSkipped {
+		return
+	}
+	f, err := os.OpenFile(progressFile(), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	fmt.Fprintln(f, r.State)
+	f.Close()
+	data, _ := os.ReadFile(progressFile())
+	total, _ := os.ReadFile(progressFile() + "-total")
+	fmt.Printf("[%d/%s] %s %s (%.1fs)\n", strings.Count(string(data), "\n"), total, strings.ToUpper(r.State.String()), r.FullText(), r.RunTime.Seconds())
+})
+
+func progressFile() string { return filepath.Join(cfg.Artifacts, ".progress") }
+
+// listNodes returns every node.
+func listNodes(ctx context.Context, c *framework.Clients) ([]corev1.Node, error) {
+	l, err := c.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return l.Items, nil
+}
+
+// workerNames lists the names of the nodes without the control-plane role, sorted.
+func workerNames(ctx context.Context) []string {
+	GinkgoHelper()
+	nodes, err := listNodes(ctx, clients)
+	Expect(err).NotTo(HaveOccurred())
+	w := node.Workers(nodes)
+	sort.Strings(w)
+	Expect(w).NotTo(BeEmpty(), "the cluster has no worker nodes; this spec needs at least one")
+	return w
+}
+
+// controlPlaneName returns the first control-plane node's name.
+func controlPlaneName(ctx context.Context) string {
+	GinkgoHelper()
+	nodes, err := listNodes(ctx, clients)
+	Expect(err).NotTo(HaveOccurred())
+	for i := range nodes {
+		if node.IsControlPlane(&nodes[i]) {
+			return nodes[i].Name
+		}
+	}
+	Skip("the cluster has no node labelled node-role.kubernetes.io/control-plane")
+	return ""
+}
+
+// requireNodeChanges skips a spec that taints, labels or cordons nodes unless the
+// cluster is a kind cluster or the user opted in. The suite never changes nodes of
+// a cluster it was not told it may change.
+func requireNodeChanges() {
+	if !state.IsKind && !cfg.AllowNodeChanges {
+		Skip("changes nodes: the cluster under test is not a kind cluster; pass --e2e.allow-node-changes (E2E_ALLOW_NODE_CHANGES=true) to allow it")
+	}
+}
+
+// requireNodeAccess skips a spec that runs commands on nodes unless the cluster is kind.
+func requireNodeAccess() {
+	if !state.IsKind || kind == nil {
+		Skip("needs node access through kind's exec interface: the cluster under test is not a kind cluster")
+	}
+}
+
+func clusterNameOf(ctx context.Context) string {
+	if !cfg.UseExistingCluster {
+		return cfg.ClusterName
+	}
+	nodes, err := listNodes(ctx, clients)
+	if err == nil && len(nodes) > 0 {
+		// kind://docker/<cluster>/<node>
+		if parts := strings.Split(nodes[0].Spec.ProviderID, "/"); len(parts) >= 5 {
+			return parts[3]
+		}
+	}
+	return cfg.ClusterName
+}
+
+// environment is what the report says about the cluster under test.
+type environment struct {
+	Started         time.Time     `json:"started"`
+	ServerVersion   string        `json:"serverVersion"`
+	NodeImage       string        `json:"nodeImage,omitempty"`
+	KindVersion     string        `json:"kindVersion"`
+	ClusterName     string        `json:"clusterName"`
+	IsKind          bool          `json:"isKind"`
+	ClusterCreated  bool          `json:"clusterCreated"`
+	SetupSeconds    float64       `json:"setupSeconds"`
+	SuiteCommit     string        `json:"suiteCommit"`
+	LabelFilter     string        `json:"labelFilter"`
+	RandomSeed      int64         `json:"randomSeed"`
+	ParallelProcs   int           `json:"parallelProcesses"`
+	Nodes           []nodeSummary `json:"nodes"`
+}
+
+type nodeSummary struct {
+	Name           string   `json:"name"`
+	Roles          []string `json:"roles"`
+	Taints         []string `json:"taints"`
+	KubeletVersion string   `json:"kubeletVersion"`
+	Ready          bool     `json:"ready"`
+}
+
+func writeEnvironment(ctx context.Context, c *framework.Clients, s suiteState) error {
+	v, err := c.Kube.Discovery().ServerVersion()
+	if err != nil {
+		return err
+	}
+	nodes, err := listNodes(ctx, c)
+	if err != nil {
+		return err
+	}
+	suite, _ := GinkgoConfiguration()
+	env := environment{Started: time.Now().UTC(), ServerVersion: v.GitVersion, NodeImage: cfg.NodeImage, KindVersion: kindModuleVersion(),
+		ClusterName: cfg.ClusterName, IsKind: s.IsKind, ClusterCreated: s.Created, SetupSeconds: s.SetupSecs, SuiteCommit: gitCommit(),
+		LabelFilter: suite.LabelFilter, RandomSeed: suite.RandomSeed, ParallelProcs: suite.ParallelTotal}
+	for _, n := range nodes {
+		ns := nodeSummary{Name: n.Name, KubeletVersion: n.Status.NodeInfo.KubeletVersion}
+		for l := range n.Labels {
+			if r, ok := strings.CutPrefix(l, "node-role.kubernetes.io/"); ok {
+				ns.Roles = append(ns.Roles, r)
+			}
+		}
+		for _, t := range n.Spec.Taints {
+			ns.Taints = append(ns.Taints, fmt.Sprintf("%s=%s:%s", t.Key, t.Value, t.Effect))
+		}
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady {
+				ns.Ready = cond.Status == corev1.ConditionTrue
+			}
+		}
+		env.Nodes = append(env.Nodes, ns)
+	}
+	data, err := json.MarshalIndent(env, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(cfg.Artifacts, "environment.json"), data, 0o644)
+}
+
+func gitCommit() string {
+	out, err := exec.Command("git", "-C", "../..", "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func kindModuleVersion() string {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "sigs.k8s.io/kind").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// checkNothingLeaked fails loudly when a spec left a namespace or node change behind.
+func checkNothingLeaked(ctx context.Context) {
+	var leaks []string
+	Eventually(ctx, func(g Gomega) {
+		leaks = nil
+		nss, err := clients.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: framework.SuiteLabel})
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, ns := range nss.Items {
+			leaks = append(leaks, "namespace "+ns.Name+" ("+string(ns.Status.Phase)+")")
+		}
+		nodes, err := listNodes(ctx, clients)
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, n := range nodes {
+			for _, t := range n.Spec.Taints {
+				if strings.HasPrefix(t.Key, "dsconform.e2e/") || t.Key == "VIPOnly" {
+					leaks = append(leaks, fmt.Sprintf("taint %s on node %s", t.Key, n.Name))
+				}
+			}
+			for l := range n.Labels {
+				if strings.HasPrefix(l, "dsconform.e2e/") {
+					leaks = append(leaks, fmt.Sprintf("label %s on node %s", l, n.Name))
+				}
+			}
+			if n.Spec.Unschedulable {
+				leaks = append(leaks, "node "+n.Name+" is cordoned")
+			}
+		}
+		g.Expect(leaks).To(BeEmpty(), "the suite left these behind")
+	}).WithTimeout(timeouts.Long).Should(Succeed())
+}

@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"fmt"
+	"strconv"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/dsconform/dsconform/framework/daemonset"
+)
+
+var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement"), func() {
+	It("runs exactly one daemon pod on every eligible worker, as kubectl reports", Label("DS-PLACE-01"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-place")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		workers := workerNames(ctx)
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(nodesWithPods(ctx, g, ds)).To(Equal(workers), "nodes running monitoring-daemon: every worker, no control plane")
+		}).Should(Succeed())
+
+		n := strconv.Itoa(len(workers))
+		cols := kubectlColumns(ctx, ds)
+		Expect(cols).To(HaveKeyWithValue("Desired", n))
+		Expect(cols).To(HaveKeyWithValue("Current", n))
+		Expect(cols).To(HaveKeyWithValue("Ready", n))
+		Expect(cols).To(HaveKeyWithValue("Up-to-date", n))
+		Expect(cols).To(HaveKeyWithValue("Available", n))
+		Expect(cols).To(HaveKeyWithValue("Node Selector", "<none>"))
+	})
+
+	It("replaces a deleted daemon pod on the same node", Label("DS-PLACE-02"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-replace")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		target := workerNames(ctx)[0]
+		old := onePodOn(ctx, ds, target)
+		Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, old.Name, metav1.DeleteOptions{})).To(Succeed())
+		Eventually(ctx, func(g Gomega) {
+			pods := daemonPods(ctx, g, ds)[target]
+			g.Expect(pods).To(HaveLen(1), "running daemon pods on node %s after deleting %s", target, old.Name)
+			g.Expect(pods[0].UID).NotTo(Equal(old.UID), "the pod on node %s is still the deleted one", target)
+		}).Should(Succeed())
+		waitForRollout(ctx, ds)
+	})
+
+	It("replaces a daemon pod that failed", Label("DS-PLACE-03"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-failed")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		target := workerNames(ctx)[0]
+		pod := onePodOn(ctx, ds, target)
+		pod.Status.Phase = corev1.PodFailed
+		_, err := clients.Kube.CoreV1().Pods(ns).UpdateStatus(ctx, &pod, metav1.UpdateOptions{})
+		Expect(err).NotTo(HaveOccurred(), "forcing pod %s to Failed", pod.Name)
+		Eventually(ctx, func(g Gomega) {
+			_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+			g.Expect(err).To(MatchError(ContainSubstring("not found")), "the failed pod %s on node %s should be deleted", pod.Name, target)
+			pods := daemonPods(ctx, g, ds)[target]
+			g.Expect(pods).To(HaveLen(1), "running daemon pods on node %s after pod %s failed", target, pod.Name)
+		}).Should(Succeed())
+		waitForRollout(ctx, ds)
+	})
+})
+
+var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset", "control-plane"), func() {
+	It("runs no daemon pod on the control-plane node without a toleration", Label("DS-CP-01"), func(ctx SpecContext) {
+		cp := controlPlaneName(ctx)
+		expectControlPlaneTaint(ctx, cp)
+		ns := newNamespace(ctx, "ds-cp-none")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		Consistently(ctx, func(g Gomega) {
+			g.Expect(daemonPods(ctx, g, ds)[cp]).To(BeEmpty(), "daemon pods on control-plane node %s", cp)
+		}).WithTimeout(3 * timeouts.Poll * 4).Should(Succeed())
+	})
+
+	It("runs a daemon pod on the control-plane node when the DaemonSet tolerates its taint", Label("DS-CP-02"), func(ctx SpecContext) {
+		cp := controlPlaneName(ctx)
+		ns := newNamespace(ctx, "ds-cp-tol")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithToleration(corev1.Toleration{
+			Key: daemonset.TaintControlPlane, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}).Obj()))
+		expectPlacement(ctx, ds, append(workerNames(ctx), cp))
+	})
+
+	It("does not reach a modern control plane with a toleration for the legacy master taint alone", Label("DS-CP-03"), func(ctx SpecContext) {
+		cp := controlPlaneName(ctx)
+		expectControlPlaneTaint(ctx, cp)
+		ns := newNamespace(ctx, "ds-cp-legacy")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithToleration(corev1.Toleration{
+			Key: daemonset.TaintLegacyMaster, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}).Obj()))
+		Consistently(ctx, func(g Gomega) {
+			g.Expect(daemonPods(ctx, g, ds)[cp]).To(BeEmpty(),
+				"control-plane node %s is tainted %s, not %s: a DaemonSet tolerating only the legacy key must not run there; update old manifests to tolerate %s",
+				cp, daemonset.TaintControlPlane, daemonset.TaintLegacyMaster, daemonset.TaintControlPlane)
+		}).WithTimeout(3 * timeouts.Poll * 4).Should(Succeed())
+	})
+
+	It("runs the cluster's own DaemonSets (kube-proxy, the pod network) on every node", Label("DS-CP-04"), func(ctx SpecContext) {
+		nodes, err := listNodes(ctx, clients)
+		Expect(err).NotTo(HaveOccurred())
+		dss, err := clients.Kube.AppsV1().DaemonSets("kube-system").List(ctx, metav1.ListOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		var names []string
+		for i := range dss.Items {
+			names = append(names, dss.Items[i].Name)
+		}
+		Expect(names).To(ContainElement("kube-proxy"), "DaemonSets in kube-system")
+		Expect(len(names)).To(BeNumerically(">=", 2), "kube-system should run kube-proxy and a pod network DaemonSet, found %v", names)
+		for i := range dss.Items {
+			ds := &dss.Items[i]
+			By(fmt.Sprintf("checking %s covers all %d nodes", ds.Name, len(nodes)))
+			Eventually(ctx, func(g Gomega) {
+				cur, nodes, pods := daemonset.Snapshot(ctx, g, clients.Kube, ds)
+				g.Expect(daemonset.CheckRollout(cur, nodes, pods)).To(Succeed())
+				g.Expect(cur.Status.DesiredNumberScheduled).To(BeEquivalentTo(len(nodes)), "DaemonSet kube-system/%s should cover every node", ds.Name)
+			}).Should(Succeed())
+		}
+	})
+})
+
+// expectControlPlaneTaint checks the precondition of the control-plane specs, so a
+// cluster without the taint fails with that reason rather than a confusing one.
+func expectControlPlaneTaint(ctx SpecContext, cp string) {
+	GinkgoHelper()
+	n, err := clients.Kube.CoreV1().Nodes().Get(ctx, cp, metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(n.Spec.Taints).To(ContainElement(HaveField("Key", daemonset.TaintControlPlane)),
+		"precondition: control-plane node %s should carry the %s:NoSchedule taint", cp, daemonset.TaintControlPlane)
+}

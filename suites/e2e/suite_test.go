@@ -1,0 +1,130 @@
+// Package e2e is the conformance suite: DaemonSet and static pod behaviour proven
+// on a real kind cluster. Run it with `make e2e`; see README.md.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/dsconform/dsconform/framework"
+	"github.com/dsconform/dsconform/framework/kindcluster"
+)
+
+var (
+	cfg      = &framework.Config{}
+	clients  *framework.Clients
+	timeouts framework.Timeouts
+	// kind is the cluster under test when it is a kind cluster the suite may change.
+	kind *kindcluster.Cluster
+)
+
+// suiteState travels from process 1 to every parallel process.
+type suiteState struct {
+	Kubeconfig string `json:"kubeconfig"`
+	Created    bool   `json:"created"`
+	IsKind     bool   `json:"isKind"`
+	SetupSecs  float64
+}
+
+var state suiteState
+
+func init() {
+	if err := cfg.RegisterFlags(flag.CommandLine); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(2)
+	}
+}
+
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	// Ginkgo runs a suite from its package directory; paths are relative to the repo root.
+	if root, err := filepath.Abs("../.."); err == nil {
+		cfg.ResolvePaths(root)
+	}
+	timeouts = cfg.Timeouts()
+	SetDefaultEventuallyTimeout(timeouts.Medium)
+	SetDefaultEventuallyPollingInterval(timeouts.Poll)
+	if err := os.MkdirAll(cfg.Artifacts, 0o755); err != nil {
+		t.Fatalf("artifacts folder %s: %v", cfg.Artifacts, err)
+	}
+	RunSpecs(t, "DaemonSet and static pod conformance")
+}
+
+var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+	if cfg.DryRun {
+		return mustJSON(suiteState{})
+	}
+	Expect(cfg.Validate()).To(Succeed())
+	start := time.Now()
+	s := suiteState{Kubeconfig: cfg.KubeconfigPath()}
+	if !cfg.UseExistingCluster {
+		kind = kindcluster.New(cfg.ClusterName, nil)
+		created, err := kind.Up(ctx, kindcluster.UpInput{ConfigPath: cfg.KindConfig, NodeImage: cfg.NodeImage,
+			KubeconfigPath: s.Kubeconfig, WaitForReady: 3 * time.Minute})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(kind.LoadImage(cfg.WorkloadImage)).To(Succeed())
+		s.Created = created
+	}
+	c, err := framework.NewClients(s.Kubeconfig)
+	Expect(err).NotTo(HaveOccurred())
+	s.IsKind = clusterIsKind(ctx, c)
+	s.SetupSecs = time.Since(start).Seconds()
+	Expect(writeEnvironment(ctx, c, s)).To(Succeed())
+	return mustJSON(s)
+}, func(ctx SpecContext, data []byte) {
+	Expect(json.Unmarshal(data, &state)).To(Succeed())
+	if cfg.DryRun {
+		return
+	}
+	var err error
+	clients, err = framework.NewClients(state.Kubeconfig)
+	Expect(err).NotTo(HaveOccurred())
+	if state.IsKind && kind == nil {
+		kind = kindcluster.New(clusterNameOf(ctx), nil)
+	}
+}, NodeTimeout(15*time.Minute))
+
+var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
+	if cfg.DryRun || clients == nil {
+		return
+	}
+	checkNothingLeaked(ctx)
+	if kind != nil && !cfg.UseExistingCluster {
+		dir := filepath.Join(cfg.Artifacts, "kind-logs")
+		if err := kind.ExportLogs(dir); err != nil {
+			fmt.Fprintf(GinkgoWriter, "kind export logs: %v\n", err)
+		}
+		if state.Created && !cfg.KeepCluster {
+			Expect(kind.Delete("")).To(Succeed())
+		}
+	}
+}, NodeTimeout(10*time.Minute))
+
+func mustJSON(v any) []byte {
+	data, err := json.Marshal(v)
+	Expect(err).NotTo(HaveOccurred())
+	return data
+}
+
+// clusterIsKind: every node's providerID says kind, and kind knows the cluster.
+func clusterIsKind(ctx context.Context, c *framework.Clients) bool {
+	nodes, err := listNodes(ctx, c)
+	if err != nil || len(nodes) == 0 {
+		return false
+	}
+	for i := range nodes {
+		if !kindcluster.IsKind(&nodes[i]) {
+			return false
+		}
+	}
+	return true
+}
