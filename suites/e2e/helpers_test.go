@@ -12,8 +12,8 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
 	"github.com/onsi/ginkgo/v2/types"
+	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -34,7 +34,7 @@ func newNamespace(ctx context.Context, base string) string {
 }
 
 var _ = BeforeEach(func() {
-	specNamespaces = nil
+	specNamespaces, extraDiagnostics = nil, nil
 	if cfg.DryRun {
 		Skip("dry run: listed, not run")
 	}
@@ -157,19 +157,19 @@ func clusterNameOf(ctx context.Context) string {
 
 // environment is what the report says about the cluster under test.
 type environment struct {
-	Started         time.Time     `json:"started"`
-	ServerVersion   string        `json:"serverVersion"`
-	NodeImage       string        `json:"nodeImage,omitempty"`
-	KindVersion     string        `json:"kindVersion"`
-	ClusterName     string        `json:"clusterName"`
-	IsKind          bool          `json:"isKind"`
-	ClusterCreated  bool          `json:"clusterCreated"`
-	SetupSeconds    float64       `json:"setupSeconds"`
-	SuiteCommit     string        `json:"suiteCommit"`
-	LabelFilter     string        `json:"labelFilter"`
-	RandomSeed      int64         `json:"randomSeed"`
-	ParallelProcs   int           `json:"parallelProcesses"`
-	Nodes           []nodeSummary `json:"nodes"`
+	Started        time.Time     `json:"started"`
+	ServerVersion  string        `json:"serverVersion"`
+	NodeImage      string        `json:"nodeImage,omitempty"`
+	KindVersion    string        `json:"kindVersion"`
+	ClusterName    string        `json:"clusterName"`
+	IsKind         bool          `json:"isKind"`
+	ClusterCreated bool          `json:"clusterCreated"`
+	SetupSeconds   float64       `json:"setupSeconds"`
+	SuiteCommit    string        `json:"suiteCommit"`
+	LabelFilter    string        `json:"labelFilter"`
+	RandomSeed     int64         `json:"randomSeed"`
+	ParallelProcs  int           `json:"parallelProcesses"`
+	Nodes          []nodeSummary `json:"nodes"`
 }
 
 type nodeSummary struct {

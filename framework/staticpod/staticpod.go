@@ -1,0 +1,146 @@
+// Package staticpod drives static pods the way an operator does: it finds the
+// kubelet's manifest directory from the kubelet's own command line and config
+// file on the node, and writes, edits and removes manifest files there.
+package staticpod
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive
+	. "github.com/onsi/gomega"    //nolint:revive
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/dsconform/dsconform/framework/kindcluster"
+)
+
+// ManifestDirFrom works out the static pod directory from the kubelet's argv:
+// --pod-manifest-path wins; otherwise staticPodPath in the file named by --config.
+func ManifestDirFrom(argv []string, readFile func(string) ([]byte, error)) (string, error) {
+	var configFile string
+	for i := 0; i < len(argv); i++ {
+		a := argv[i]
+		for _, name := range []string{"--pod-manifest-path", "--config"} {
+			var v string
+			switch {
+			case strings.HasPrefix(a, name+"="):
+				v = strings.TrimPrefix(a, name+"=")
+			case a == name && i+1 < len(argv):
+				v = argv[i+1]
+			default:
+				continue
+			}
+			if name == "--pod-manifest-path" && v != "" {
+				return v, nil
+			}
+			configFile = v
+		}
+	}
+	if configFile == "" {
+		return "", fmt.Errorf("the kubelet has neither --pod-manifest-path nor --config on its command line: %q", strings.Join(argv, " "))
+	}
+	raw, err := readFile(configFile)
+	if err != nil {
+		return "", fmt.Errorf("reading the kubelet config %s: %w", configFile, err)
+	}
+	var kc struct {
+		StaticPodPath string `json:"staticPodPath"`
+	}
+	if err := yaml.Unmarshal(raw, &kc); err != nil {
+		return "", fmt.Errorf("the kubelet config %s does not parse: %w", configFile, err)
+	}
+	if kc.StaticPodPath == "" {
+		return "", fmt.Errorf("the kubelet config %s sets no staticPodPath: static pods from files are disabled on this node", configFile)
+	}
+	return kc.StaticPodPath, nil
+}
+
+// ManifestDir reads the running kubelet's command line and config on the node.
+func ManifestDir(n nodes.Node) (string, error) {
+	out, err := kindcluster.Run(n, nil, "sh", "-c", `tr '\0' '\n' </proc/$(pgrep -xo kubelet)/cmdline`)
+	if err != nil {
+		return "", fmt.Errorf("reading the kubelet's command line: %w", err)
+	}
+	argv := strings.Split(strings.TrimSpace(out), "\n")
+	return ManifestDirFrom(argv, func(p string) ([]byte, error) {
+		s, err := kindcluster.Run(n, nil, "cat", p)
+		return []byte(s), err
+	})
+}
+
+// Write puts a manifest file into dir on the node atomically (a temporary file
+// outside the directory, then a rename, so the kubelet never reads half a file)
+// and registers its removal.
+func Write(n nodes.Node, dir, file, content string) string {
+	GinkgoHelper()
+	dest := path.Join(dir, file)
+	tmp := "/tmp/dsconform-" + file
+	_, err := kindcluster.Run(n, []byte(content), "sh", "-c", fmt.Sprintf("cat >%q && mv %q %q", tmp, tmp, dest))
+	Expect(err).NotTo(HaveOccurred(), "writing static pod manifest %s on node %s", dest, n)
+	DeferCleanup(func() {
+		_, err := kindcluster.Run(n, nil, "rm", "-f", dest)
+		Expect(err).NotTo(HaveOccurred(), "removing static pod manifest %s from node %s", dest, n)
+	})
+	return dest
+}
+
+// Remove deletes a manifest file now.
+func Remove(n nodes.Node, file string) {
+	GinkgoHelper()
+	_, err := kindcluster.Run(n, nil, "rm", "-f", file)
+	Expect(err).NotTo(HaveOccurred(), "removing %s from node %s", file, n)
+}
+
+// Move renames a file on the node (e.g. a control-plane manifest out of the
+// directory) and registers moving it back.
+func Move(n nodes.Node, from, to string) {
+	GinkgoHelper()
+	_, err := kindcluster.Run(n, nil, "mv", from, to)
+	Expect(err).NotTo(HaveOccurred(), "moving %s to %s on node %s", from, to, n)
+	DeferCleanup(func() {
+		_, err := kindcluster.Run(n, nil, "sh", "-c", fmt.Sprintf("test ! -e %q || mv %q %q", to, to, from))
+		Expect(err).NotTo(HaveOccurred(), "moving %s back to %s on node %s", to, from, n)
+	})
+}
+
+// MirrorName is the mirror pod's name: the static pod's name, a dash, the node's name.
+func MirrorName(pod, node string) string { return pod + "-" + node }
+
+// KubeletView is what the node says about its static pods, for diagnostics.
+func KubeletView(n nodes.Node, dir string) string {
+	var b strings.Builder
+	for _, c := range []string{
+		"ls -la " + dir,
+		"for f in " + dir + "/*; do echo \"--- $f\"; cat \"$f\"; done",
+		"ctr -n k8s.io containers ls",
+		"ctr -n k8s.io tasks ls",
+		"journalctl -u kubelet --no-pager -n 150",
+	} {
+		out, err := kindcluster.Run(n, nil, "sh", "-c", c)
+		fmt.Fprintf(&b, "$ %s\n%s", c, out)
+		if err != nil {
+			fmt.Fprintf(&b, "(error: %v)\n", err)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// TaskRunning reports whether the container with the CRI container ID
+// ("containerd://<id>") has a running task on the node.
+func TaskRunning(n nodes.Node, containerID string) (bool, error) {
+	id := strings.TrimPrefix(containerID, "containerd://")
+	out, err := kindcluster.Run(n, nil, "ctr", "-n", "k8s.io", "tasks", "ls")
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == id {
+			return f[2] == "RUNNING", nil
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,54 @@
+package staticpod
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestManifestDirFrom(t *testing.T) {
+	files := map[string]string{
+		"/var/lib/kubelet/config.yaml": "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nstaticPodPath: /etc/kubernetes/manifests\n",
+		"/etc/kubelet-nostatic.yaml":   "kind: KubeletConfiguration\n",
+		"/etc/broken.yaml":             "staticPodPath: [",
+	}
+	read := func(p string) ([]byte, error) {
+		if s, ok := files[p]; ok {
+			return []byte(s), nil
+		}
+		return nil, errors.New("no such file")
+	}
+	cases := []struct {
+		name, want, wantErr string
+		argv                []string
+	}{
+		{name: "config file", argv: []string{"/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml"}, want: "/etc/kubernetes/manifests"},
+		{name: "config as two args", argv: []string{"kubelet", "--config", "/var/lib/kubelet/config.yaml"}, want: "/etc/kubernetes/manifests"},
+		{name: "flag wins over config", argv: []string{"kubelet", "--config=/var/lib/kubelet/config.yaml", "--pod-manifest-path=/srv/static"}, want: "/srv/static"},
+		{name: "flag as two args", argv: []string{"kubelet", "--pod-manifest-path", "/srv/static"}, want: "/srv/static"},
+		{name: "neither", argv: []string{"kubelet", "--v=2"}, wantErr: "neither"},
+		{name: "config without staticPodPath", argv: []string{"kubelet", "--config=/etc/kubelet-nostatic.yaml"}, wantErr: "sets no staticPodPath"},
+		{name: "config missing", argv: []string{"kubelet", "--config=/nope"}, wantErr: "reading the kubelet config"},
+		{name: "config broken", argv: []string{"kubelet", "--config=/etc/broken.yaml"}, wantErr: "does not parse"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ManifestDirFrom(tc.argv, read)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMirrorName(t *testing.T) {
+	if got := MirrorName("web", "kind-worker"); got != "web-kind-worker" {
+		t.Fatalf("MirrorName = %q", got)
+	}
+}

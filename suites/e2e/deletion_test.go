@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/dsconform/dsconform/framework/daemonset"
+)
+
+var _ = Describe("[sig-apps] DaemonSet deletion", Label("daemonset", "deletion"), func() {
+	It("removes every daemon pod on background cascade delete", Label("DS-DEL-01"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-del-bg")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		bg := metav1.DeletePropagationBackground
+		Expect(clients.Kube.AppsV1().DaemonSets(ns).Delete(ctx, ds.Name, metav1.DeleteOptions{PropagationPolicy: &bg})).To(Succeed())
+		expectNoPods(ctx, ns, ds)
+	})
+
+	It("keeps the DaemonSet until its pods are gone on foreground cascade delete", Label("DS-DEL-02"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-del-fg")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		fg := metav1.DeletePropagationForeground
+		Expect(clients.Kube.AppsV1().DaemonSets(ns).Delete(ctx, ds.Name, metav1.DeleteOptions{PropagationPolicy: &fg})).To(Succeed())
+		cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred(), "right after a foreground delete the DaemonSet must still exist")
+		Expect(cur.DeletionTimestamp).NotTo(BeNil(), "the DaemonSet should be marked for deletion")
+		Expect(cur.Finalizers).To(ContainElement(metav1.FinalizerDeleteDependents))
+		// Whenever the DaemonSet is seen gone, no pod of it may remain.
+		Eventually(ctx, func(g Gomega) {
+			pods := ownedPods(ctx, g, ns, ds.UID)
+			_, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
+			if err == nil {
+				g.Expect(err).To(HaveOccurred(), "DaemonSet still present while %d of its pods remain", len(pods))
+			}
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "getting the DaemonSet: %v", err)
+			g.Expect(ownedPods(ctx, g, ns, ds.UID)).To(BeEmpty(), "the DaemonSet is gone but these pods remain")
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+	})
+
+	It("leaves pods running when orphaned, and a new DaemonSet with the same selector and template adopts them without restarting them", Label("DS-DEL-03"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-orphan")
+		builder := newDaemonSet("monitoring-daemon", ns)
+		ds := waitForRollout(ctx, createDaemonSet(ctx, builder.Obj()))
+		before := podUIDs(ctx, ds)
+		orphanDelete(ctx, ds)
+
+		adopter := waitForRollout(ctx, createDaemonSet(ctx, builder.Obj()))
+		Eventually(ctx, func(g Gomega) {
+			pods := listPods(ctx, g, ns, ds)
+			g.Expect(pods).To(HaveLen(len(before)))
+			for _, p := range pods {
+				g.Expect(daemonset.OwnedBy(&p, adopter.UID)).To(BeTrue(), "pod %s on node %s should be adopted by the new DaemonSet", p.Name, p.Spec.NodeName)
+				g.Expect(p.UID).To(Equal(before[p.Spec.NodeName]), "pod on node %s must be the same pod, not a restart", p.Spec.NodeName)
+			}
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+	})
+
+	It("adopts orphaned pods into a DaemonSet with a different template and replaces them by its update strategy", Label("DS-DEL-04"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-orphan-new")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		before := podUIDs(ctx, ds)
+		orphanDelete(ctx, ds)
+
+		adopter := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithEnv("VERSION", "2").Obj()))
+		Eventually(ctx, func(g Gomega) {
+			for n, pods := range daemonPods(ctx, g, adopter) {
+				g.Expect(pods[0].UID).NotTo(Equal(before[n]), "the orphan on node %s has the old template and should have been replaced", n)
+				g.Expect(pods[0].Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: "VERSION", Value: "2"}))
+			}
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+	})
+
+	It("adopts matching pods created by hand and deletes the surplus on a node", Label("DS-DEL-05"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-adopt")
+		target := workerNames(ctx)[0]
+		tmpl := newDaemonSet("monitoring-daemon", ns).WithOnDelete().Obj()
+		var made []types.UID
+		for i := 0; i < 2; i++ {
+			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "by-hand-", Namespace: ns, Labels: tmpl.Spec.Template.Labels},
+				Spec: *tmpl.Spec.Template.Spec.DeepCopy()}
+			p.Spec.NodeName = target
+			created, err := clients.Kube.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			made = append(made, created.UID)
+		}
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(listPodsBySelector(ctx, g, ns, tmpl)).To(HaveLen(2))
+			for _, p := range listPodsBySelector(ctx, g, ns, tmpl) {
+				g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning))
+			}
+		}).Should(Succeed())
+
+		ds := waitForRollout(ctx, createDaemonSet(ctx, tmpl))
+		Eventually(ctx, func(g Gomega) {
+			onTarget := daemonPods(ctx, g, ds)[target]
+			g.Expect(onTarget).To(HaveLen(1), "node %s should keep exactly one of the two hand-made pods", target)
+			g.Expect(made).To(ContainElement(onTarget[0].UID), "the pod on node %s should be an adopted hand-made pod, not a new one", target)
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+	})
+})
+
+// orphanDelete deletes the DaemonSet as `kubectl delete --cascade=orphan` does and
+// checks its pods keep running with the owner reference removed.
+func orphanDelete(ctx SpecContext, ds *appsv1.DaemonSet) {
+	GinkgoHelper()
+	before := podUIDs(ctx, ds)
+	orphan := metav1.DeletePropagationOrphan
+	Expect(clients.Kube.AppsV1().DaemonSets(ds.Namespace).Delete(ctx, ds.Name, metav1.DeleteOptions{PropagationPolicy: &orphan})).To(Succeed())
+	Eventually(ctx, func(g Gomega) {
+		_, err := clients.Kube.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
+		g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the orphan-deleted DaemonSet should be gone")
+		pods := listPods(ctx, g, ds.Namespace, ds)
+		g.Expect(pods).To(HaveLen(len(before)), "orphaned pods should stay")
+		for _, p := range pods {
+			g.Expect(p.UID).To(Equal(before[p.Spec.NodeName]), "orphaned pod on node %s should keep running", p.Spec.NodeName)
+			g.Expect(metav1.GetControllerOf(&p)).To(BeNil(), "orphaned pod %s should have no controller owner reference", p.Name)
+		}
+	}).WithTimeout(timeouts.Medium).Should(Succeed())
+}
+
+// listPods lists the live pods matching the DaemonSet's selector, owned or not.
+func listPods(ctx SpecContext, g Gomega, ns string, ds *appsv1.DaemonSet) []corev1.Pod {
+	return listPodsBySelector(ctx, g, ns, ds)
+}
+
+func listPodsBySelector(ctx SpecContext, g Gomega, ns string, ds *appsv1.DaemonSet) []corev1.Pod {
+	sel := labels.SelectorFromSet(ds.Spec.Selector.MatchLabels).String()
+	l, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	g.Expect(err).NotTo(HaveOccurred())
+	var out []corev1.Pod
+	for _, p := range l.Items {
+		if p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func ownedPods(ctx SpecContext, g Gomega, ns string, uid types.UID) []string {
+	l, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	g.Expect(err).NotTo(HaveOccurred())
+	var out []string
+	for _, p := range l.Items {
+		if daemonset.OwnedBy(&p, uid) {
+			out = append(out, p.Name+" on "+p.Spec.NodeName)
+		}
+	}
+	return out
+}
+
+func expectNoPods(ctx SpecContext, ns string, ds *appsv1.DaemonSet) {
+	GinkgoHelper()
+	Eventually(ctx, func(g Gomega) {
+		g.Expect(ownedPods(ctx, g, ns, ds.UID)).To(BeEmpty(), "pods of deleted DaemonSet %s", ds.Name)
+	}).WithTimeout(timeouts.Medium).Should(Succeed())
+}

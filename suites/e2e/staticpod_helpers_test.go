@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/dsconform/dsconform/framework/diagnostics"
+	"github.com/dsconform/dsconform/framework/kindcluster"
+	"github.com/dsconform/dsconform/framework/staticpod"
+)
+
+// staticNode is a node a static-pod spec works on, with its manifest directory.
+type staticNode struct {
+	Name string
+	Node nodes.Node
+	Dir  string
+}
+
+var manifestDirs sync.Map // node name -> manifest dir, read once per process
+
+// onNode finds a node's manifest directory from its kubelet and registers the
+// kubelet's view of it as a diagnostic for the spec.
+func onNode(ctx context.Context, name string) staticNode {
+	GinkgoHelper()
+	requireNodeAccess()
+	n, err := kind.Node(name)
+	Expect(err).NotTo(HaveOccurred())
+	dir, ok := manifestDirs.Load(name)
+	if !ok {
+		d, err := staticpod.ManifestDir(n)
+		Expect(err).NotTo(HaveOccurred(), "finding the static pod directory of node %s", name)
+		manifestDirs.Store(name, d)
+		dir = d
+	}
+	sn := staticNode{Name: name, Node: n, Dir: dir.(string)}
+	extraDiagnostics = append(extraDiagnostics, func(_ context.Context, w *diagnostics.Writer) {
+		w.File("kubelet-"+name+".txt", []byte(staticpod.KubeletView(n, sn.Dir)))
+	})
+	return sn
+}
+
+// staticPodManifest renders a pod manifest running the workload image.
+func staticPodManifest(name, ns string, mutate ...func(*corev1.Pod)) string {
+	GinkgoHelper()
+	grace := int64(1)
+	p := &corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": name}},
+		Spec: corev1.PodSpec{
+			TerminationGracePeriodSeconds: &grace,
+			Containers: []corev1.Container{{Name: "web", Image: cfg.WorkloadImage, ImagePullPolicy: corev1.PullIfNotPresent,
+				Args: []string{"serve"}, Env: []corev1.EnvVar{{Name: "VERSION", Value: "1"}}}},
+		},
+	}
+	for _, m := range mutate {
+		m(p)
+	}
+	data, err := yaml.Marshal(p)
+	Expect(err).NotTo(HaveOccurred())
+	return string(data)
+}
+
+// waitForMirror waits for the mirror pod of a static pod to be Running and returns it.
+func waitForMirror(ctx context.Context, ns, name, nodeName string) *corev1.Pod {
+	GinkgoHelper()
+	mirror := staticpod.MirrorName(name, nodeName)
+	var pod *corev1.Pod
+	Eventually(ctx, func(g Gomega) {
+		p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, mirror, metav1.GetOptions{})
+		g.Expect(err).NotTo(HaveOccurred(), "mirror pod %s/%s of the static pod on node %s", ns, mirror, nodeName)
+		g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "phase of mirror pod %s on node %s", mirror, nodeName)
+		g.Expect(p.Status.ContainerStatuses).NotTo(BeEmpty())
+		pod = p
+	}).WithTimeout(timeouts.Medium).Should(Succeed())
+	return pod
+}
+
+// waitForMirrorGone waits until the mirror pod is deleted.
+func waitForMirrorGone(ctx context.Context, ns, name, nodeName string) {
+	GinkgoHelper()
+	mirror := staticpod.MirrorName(name, nodeName)
+	Eventually(ctx, func() error {
+		_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, mirror, metav1.GetOptions{})
+		if err == nil {
+			return fmt.Errorf("mirror pod %s/%s still exists on node %s", ns, mirror, nodeName)
+		}
+		return nil
+	}).WithTimeout(timeouts.Medium).Should(Succeed())
+}
+
+// expectMirrorValid checks what makes a mirror pod a reflection of a static pod.
+func expectMirrorValid(p *corev1.Pod, nodeName string) {
+	GinkgoHelper()
+	hash := p.Annotations["kubernetes.io/config.hash"]
+	Expect(hash).NotTo(BeEmpty(), "mirror pod %s on node %s: annotation kubernetes.io/config.hash", p.Name, nodeName)
+	Expect(p.Annotations).To(HaveKeyWithValue("kubernetes.io/config.mirror", hash), "mirror pod %s: config.mirror must equal config.hash", p.Name)
+	Expect(p.Annotations).To(HaveKeyWithValue("kubernetes.io/config.source", "file"), "mirror pod %s: config.source", p.Name)
+	Expect(p.OwnerReferences).To(HaveLen(1), "mirror pod %s must have exactly one owner reference", p.Name)
+	ref := p.OwnerReferences[0]
+	Expect(ref.Kind).To(Equal("Node"), "owner of mirror pod %s", p.Name)
+	Expect(ref.Name).To(Equal(nodeName), "owner of mirror pod %s", p.Name)
+	Expect(ref.Controller).To(HaveValue(BeTrue()), "the Node owner reference of mirror pod %s must be controller: true", p.Name)
+	Expect(p.Spec.NodeName).To(Equal(nodeName))
+}
+
+func runOn(n nodes.Node, name string, args ...string) (string, error) {
+	return kindcluster.Run(n, nil, name, args...)
+}

@@ -1,0 +1,191 @@
+package e2e
+
+import (
+	"path"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/dsconform/dsconform/framework"
+	"github.com/dsconform/dsconform/framework/staticpod"
+)
+
+var _ = Describe("[sig-node] Static pods from the manifest directory", Label("staticpod", "node-access"), func() {
+	It("starts a pod from a manifest file and reflects it as a mirror pod named <pod>-<node>", Label("SP-FILE-01"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-create")
+		sn := onNode(ctx, workerNames(ctx)[0])
+		written := time.Now()
+		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
+		mirror := waitForMirror(ctx, ns, "web", sn.Name)
+		framework.RecordLatency("manifest written → mirror pod Running", sn.Name, time.Since(written))
+		Expect(mirror.Name).To(Equal("web-" + sn.Name))
+
+		pods, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(pods.Items).To(ContainElement(HaveField("Name", mirror.Name)), "the mirror pod is listed like any other pod (kubectl get pods)")
+	})
+
+	It("recreates the pod with the change when its manifest file is edited", Label("SP-FILE-02"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-edit")
+		sn := onNode(ctx, workerNames(ctx)[0])
+		file := ns + "-web.yaml"
+		staticpod.Write(sn.Node, sn.Dir, file, staticPodManifest("web", ns))
+		before := waitForMirror(ctx, ns, "web", sn.Name)
+
+		staticpod.Write(sn.Node, sn.Dir, file, staticPodManifest("web", ns, func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].Value = "2" }))
+		Eventually(ctx, func(g Gomega) {
+			p := waitForMirror(ctx, ns, "web", sn.Name)
+			g.Expect(p.UID).NotTo(Equal(before.UID), "the edited static pod on node %s should be a new pod (new UID)", sn.Name)
+			g.Expect(p.Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: "VERSION", Value: "2"}), "the mirror pod should show the edited env")
+			g.Expect(p.Annotations["kubernetes.io/config.hash"]).NotTo(Equal(before.Annotations["kubernetes.io/config.hash"]), "an edit changes the config hash")
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+	})
+
+	It("deletes the pod and its mirror when the file is removed, and brings them back when it is re-added", Label("SP-FILE-03"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-remove")
+		sn := onNode(ctx, workerNames(ctx)[0])
+		content := staticPodManifest("web", ns)
+		file := staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", content)
+		first := waitForMirror(ctx, ns, "web", sn.Name)
+
+		removed := time.Now()
+		staticpod.Remove(sn.Node, file)
+		waitForMirrorGone(ctx, ns, "web", sn.Name)
+		framework.RecordLatency("manifest removed → mirror pod gone", sn.Name, time.Since(removed))
+		Eventually(ctx, func() (bool, error) {
+			return staticpod.TaskRunning(sn.Node, first.Status.ContainerStatuses[0].ContainerID)
+		}).
+			WithTimeout(timeouts.Short).Should(BeFalse(), "the static pod's container on node %s should stop once its file is gone", sn.Name)
+
+		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", content)
+		again := waitForMirror(ctx, ns, "web", sn.Name)
+		Expect(again.Annotations["kubernetes.io/config.hash"]).To(Equal(first.Annotations["kubernetes.io/config.hash"]), "an identical file gives the same config hash")
+	})
+
+	It("restarts a static pod's container that exits", Label("SP-FILE-04"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-restart")
+		sn := onNode(ctx, workerNames(ctx)[0])
+		staticpod.Write(sn.Node, sn.Dir, ns+"-crash.yaml", staticPodManifest("crash", ns, func(p *corev1.Pod) {
+			p.Spec.Containers[0].Args = []string{"exit", "3", "2s"}
+		}))
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, staticpod.MirrorName("crash", sn.Name), metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(p.Status.ContainerStatuses).NotTo(BeEmpty())
+			g.Expect(p.Status.ContainerStatuses[0].RestartCount).To(BeNumerically(">=", 1), "the kubelet on node %s should restart the exited container", sn.Name)
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+	})
+})
+
+var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-access"), func() {
+	It("carry the config annotations and exactly one owner reference: their Node", Label("SP-MIRROR-01"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-mirror")
+		sn := onNode(ctx, workerNames(ctx)[0])
+		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
+		expectMirrorValid(waitForMirror(ctx, ns, "web", sn.Name), sn.Name)
+	})
+
+	It("are recreated by the kubelet when deleted through the API, without restarting the static pod", Label("SP-MIRROR-02"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-mirror-del")
+		sn := onNode(ctx, workerNames(ctx)[0])
+		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
+		orig := waitForMirror(ctx, ns, "web", sn.Name)
+		containerID := orig.Status.ContainerStatuses[0].ContainerID
+
+		zero := int64(0)
+		for _, del := range []struct {
+			how  string
+			opts metav1.DeleteOptions
+		}{{"graceful", metav1.DeleteOptions{}}, {"forced", metav1.DeleteOptions{GracePeriodSeconds: &zero}}} {
+			By("deleting the mirror pod (" + del.how + ")")
+			prev, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, orig.Name, metav1.GetOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, orig.Name, del.opts)).To(Succeed())
+			Eventually(ctx, func(g Gomega) {
+				p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, orig.Name, metav1.GetOptions{})
+				g.Expect(err).NotTo(HaveOccurred(), "the kubelet on node %s should recreate mirror pod %s", sn.Name, orig.Name)
+				g.Expect(p.UID).NotTo(Equal(prev.UID), "mirror pod %s should be a new object after the %s delete", orig.Name, del.how)
+				g.Expect(p.Status.ContainerStatuses).NotTo(BeEmpty())
+				g.Expect(p.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID),
+					"deleting the mirror pod must not restart the static pod's container on node %s", sn.Name)
+				g.Expect(p.Status.ContainerStatuses[0].RestartCount).To(BeZero())
+			}).WithTimeout(timeouts.Medium).Should(Succeed())
+			Expect(staticpod.TaskRunning(sn.Node, containerID)).To(BeTrue(),
+				"on node %s the static pod's container %s should still be running after the %s delete of its mirror", sn.Name, containerID, del.how)
+		}
+	})
+})
+
+var _ = Describe("[sig-node] The manifest directory takes only pods", Label("staticpod", "node-access"), func() {
+	It("creates nothing from a Deployment, a DaemonSet or a malformed file, and keeps other static pods running", Label("SP-ONLY-01"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-onlypods")
+		sn := onNode(ctx, workerNames(ctx)[0])
+		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
+		before := waitForMirror(ctx, ns, "web", sn.Name)
+
+		deploy := "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: not-a-pod\n  namespace: " + ns +
+			"\nspec:\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      containers:\n      - name: c\n        image: " + cfg.WorkloadImage + "\n"
+		daemon := "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: not-a-pod-ds\n  namespace: " + ns +
+			"\nspec:\n  selector:\n    matchLabels: {app: y}\n  template:\n    metadata:\n      labels: {app: y}\n    spec:\n      containers:\n      - name: c\n        image: " + cfg.WorkloadImage + "\n"
+		staticpod.Write(sn.Node, sn.Dir, ns+"-deploy.yaml", deploy)
+		staticpod.Write(sn.Node, sn.Dir, ns+"-ds.yaml", daemon)
+		staticpod.Write(sn.Node, sn.Dir, ns+"-broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: [this is: not valid\n")
+
+		Consistently(ctx, func(g Gomega) {
+			pods, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(pods.Items).To(HaveLen(1), "only the mirror of the one real pod manifest should exist in %s", ns)
+			g.Expect(pods.Items[0].UID).To(Equal(before.UID), "the good static pod on node %s must not be disturbed by bad files", sn.Name)
+			dss, err := clients.Kube.AppsV1().DaemonSets(ns).List(ctx, metav1.ListOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(dss.Items).To(BeEmpty(), "a DaemonSet manifest in the static pod directory must not create a DaemonSet")
+		}).WithTimeout(25 * time.Second).WithPolling(timeouts.Poll * 3).Should(Succeed())
+	})
+})
+
+var _ = Describe("[sig-node] The control plane runs as static pods", Label("staticpod", "control-plane"), func() {
+	It("shows kube-apiserver, kube-controller-manager, kube-scheduler and etcd as mirror pods suffixed with the node name", Label("SP-CP-01"), func(ctx SpecContext) {
+		cp := controlPlaneName(ctx)
+		for _, component := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"} {
+			p, err := clients.Kube.CoreV1().Pods("kube-system").Get(ctx, staticpod.MirrorName(component, cp), metav1.GetOptions{})
+			Expect(err).NotTo(HaveOccurred(), "mirror pod of %s on control-plane node %s", component, cp)
+			expectMirrorValid(p, cp)
+		}
+	})
+})
+
+var _ = Describe("[sig-node] Stopping the scheduler by moving its manifest", Serial, Label("staticpod", "control-plane", "disruptive", "node-access"), func() {
+	BeforeEach(requireNodeChanges)
+
+	It("stops kube-scheduler when its manifest leaves the directory and restores it when it returns", Label("SP-CP-02"), func(ctx SpecContext) {
+		cp := controlPlaneName(ctx)
+		sn := onNode(ctx, cp)
+		ns := newNamespace(ctx, "sp-scheduler")
+		manifest := path.Join(sn.Dir, "kube-scheduler.yaml")
+		staticpod.Move(sn.Node, manifest, "/etc/kubernetes/kube-scheduler.yaml.dsconform-moved")
+		waitForMirrorGone(ctx, "kube-system", "kube-scheduler", cp)
+
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "waits-for-scheduler", Namespace: ns},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: cfg.WorkloadImage, Args: []string{"sleep"}}}}}
+		_, err := clients.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Consistently(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(p.Spec.NodeName).To(BeEmpty(), "with no scheduler running, pod %s must stay unscheduled", pod.Name)
+			g.Expect(p.Status.Phase).To(Equal(corev1.PodPending))
+		}).WithTimeout(10 * time.Second).Should(Succeed())
+
+		_, err = runOn(sn.Node, "mv", "/etc/kubernetes/kube-scheduler.yaml.dsconform-moved", manifest)
+		Expect(err).NotTo(HaveOccurred())
+		waitForMirror(ctx, "kube-system", "kube-scheduler", cp)
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(p.Spec.NodeName).NotTo(BeEmpty(), "once kube-scheduler is back, pod %s should be scheduled", pod.Name)
+		}).WithTimeout(timeouts.Long).Should(Succeed())
+	})
+})

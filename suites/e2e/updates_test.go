@@ -1,0 +1,283 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/dsconform/dsconform/framework"
+	"github.com/dsconform/dsconform/framework/daemonset"
+)
+
+const revisionHashLabel = appsv1.DefaultDaemonSetUniqueLabelKey // controller-revision-hash
+
+var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), func() {
+	It("replaces pods node by node with RollingUpdate, never exceeding maxUnavailable", Label("DS-UPD-01"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-rolling")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).
+			WithRollingUpdate(intstr.FromInt32(1), intstr.FromInt32(0)).Obj()))
+		workers := workerNames(ctx)
+		w := watchPlacement(ctx, ns, ds)
+		start := time.Now()
+		setVersion(ctx, ds, "2")
+		ds = waitForRollout(ctx, ds)
+		framework.RecordLatency(fmt.Sprintf("RollingUpdate rollout per node (maxUnavailable=1, %d nodes)", len(workers)), "", time.Since(start)/time.Duration(len(workers)))
+		w.stop()
+		Expect(w.maxUnavailable).To(BeNumerically("<=", 1), "nodes without an available pod at once during the rollout (maxUnavailable=1); worst moment: %s", w.worst)
+		Expect(w.maxPerNode).To(Equal(1), "with maxSurge=0 no node may run two daemon pods; worst moment: %s", w.worstPerNode)
+		expectAllOnRevision(ctx, ds)
+	})
+
+	It("runs the old and the new pod side by side on a node with maxSurge, one of each at most", Label("DS-UPD-02"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-surge")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).
+			WithRollingUpdate(intstr.FromInt32(0), intstr.FromInt32(1)).Obj()))
+		w := watchPlacement(ctx, ns, ds)
+		setVersion(ctx, ds, "2")
+		ds = waitForRollout(ctx, ds)
+		w.stop()
+		Expect(w.maxUnavailable).To(BeZero(), "with maxUnavailable=0 every node must keep an available pod; worst moment: %s", w.worst)
+		Expect(w.maxPerNode).To(Equal(2), "maxSurge should run old and new side by side on a node at some point")
+		Expect(w.maxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", w.worstPerNode)
+		expectAllOnRevision(ctx, ds)
+	})
+
+	It("counts a pod available only after minReadySeconds", Label("DS-UPD-03"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-minready")
+		const minReady = 10
+		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithMinReadySeconds(minReady).Obj())
+		var readyAt time.Time
+		Eventually(ctx, func(g Gomega) {
+			cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(cur.Status.DesiredNumberScheduled).To(BeNumerically(">", 0))
+			g.Expect(cur.Status.NumberReady).To(Equal(cur.Status.DesiredNumberScheduled))
+			readyAt = time.Now()
+			g.Expect(cur.Status.NumberAvailable).To(BeNumerically("<", cur.Status.NumberReady),
+				"pods just became ready: with minReadySeconds=%d they cannot be available yet", minReady)
+		}).WithTimeout(timeouts.Medium).WithPolling(300 * time.Millisecond).Should(Succeed())
+		waitForRollout(ctx, ds)
+		Expect(time.Since(readyAt)).To(BeNumerically(">=", (minReady-3)*time.Second), "pods became available too soon after being ready")
+	})
+
+	It("leaves pods untouched with OnDelete until they are deleted by hand", Label("DS-UPD-04"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-ondelete")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithOnDelete().Obj()))
+		before := podUIDs(ctx, ds)
+		setVersion(ctx, ds, "2")
+		Consistently(ctx, func(g Gomega) {
+			cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(cur.Status.UpdatedNumberScheduled).To(BeZero(), "OnDelete: no pod is updated until deleted")
+			g.Expect(podUIDs(ctx, ds)).To(Equal(before), "OnDelete: pods must not be replaced")
+		}).WithTimeout(10 * time.Second).Should(Succeed())
+
+		target := workerNames(ctx)[0]
+		old := onePodOn(ctx, ds, target)
+		Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, old.Name, metav1.DeleteOptions{})).To(Succeed())
+		Eventually(ctx, func(g Gomega) {
+			pods := daemonPods(ctx, g, ds)[target]
+			g.Expect(pods).To(HaveLen(1))
+			g.Expect(pods[0].Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: "VERSION", Value: "2"}),
+				"the pod recreated on node %s after a manual delete should have the new template", target)
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+	})
+
+	It("tracks versions with ControllerRevisions and rolls back without restarting pods that already run the old template", Label("DS-UPD-05"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-rollback")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).
+			WithRollingUpdate(intstr.FromInt32(1), intstr.FromInt32(0)).Obj()))
+		v1Hash := currentHash(ctx, ds)
+		Expect(revisions(ctx, ds)).To(HaveLen(1))
+
+		By("updating to an image that can never start: the rollout stalls on one node")
+		setImage(ctx, ds, "localhost/dsconform/does-not-exist:never")
+		var stuck string
+		var survivors map[string]types.UID
+		Eventually(ctx, func(g Gomega) {
+			pods := listPods(ctx, g, ns, ds)
+			survivors = map[string]types.UID{}
+			stuck = ""
+			for _, p := range pods {
+				if p.Labels[revisionHashLabel] == v1Hash {
+					survivors[p.Spec.NodeName] = p.UID
+				} else {
+					stuck = p.Spec.NodeName
+				}
+			}
+			g.Expect(stuck).NotTo(BeEmpty(), "one node should be trying the broken template")
+			g.Expect(revisions(ctx, ds)).To(HaveLen(2), "each template version gets a ControllerRevision")
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+
+		By("rolling back to the first template")
+		setImage(ctx, ds, cfg.WorkloadImage)
+		ds = waitForRollout(ctx, ds)
+		Expect(currentHash(ctx, ds)).To(Equal(v1Hash), "rolling back reuses the first revision's hash")
+		after := podUIDs(ctx, ds)
+		for n, uid := range survivors {
+			Expect(after[n]).To(Equal(uid), "pod on node %s already ran the old template: rollback must not restart it", n)
+		}
+		Expect(revisions(ctx, ds)).To(HaveLen(2), "a rollback reuses the old ControllerRevision rather than adding one")
+	})
+
+	It("prunes ControllerRevisions beyond revisionHistoryLimit", Label("DS-UPD-06"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-history")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithRevisionHistoryLimit(1).
+			WithRollingUpdate(intstr.FromString("100%"), intstr.FromInt32(0)).Obj()))
+		for v := 2; v <= 4; v++ {
+			setVersion(ctx, ds, fmt.Sprint(v))
+			ds = waitForRollout(ctx, ds)
+		}
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(len(revisions(ctx, ds))).To(BeNumerically("<=", 2), "revisionHistoryLimit=1 keeps the current revision and one old one")
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+	})
+})
+
+func setVersion(ctx context.Context, ds *appsv1.DaemonSet, v string) {
+	GinkgoHelper()
+	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"monitor","env":[{"name":"VERSION","value":%q}]}]}}}}`, v)
+	_, err := clients.Kube.AppsV1().DaemonSets(ds.Namespace).Patch(ctx, ds.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	Expect(err).NotTo(HaveOccurred(), "updating DaemonSet %s to VERSION=%s", ds.Name, v)
+}
+
+func setImage(ctx context.Context, ds *appsv1.DaemonSet, image string) {
+	GinkgoHelper()
+	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"monitor","image":%q}]}}}}`, image)
+	_, err := clients.Kube.AppsV1().DaemonSets(ds.Namespace).Patch(ctx, ds.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	Expect(err).NotTo(HaveOccurred(), "setting DaemonSet %s image to %s", ds.Name, image)
+}
+
+func revisions(ctx context.Context, ds *appsv1.DaemonSet) []appsv1.ControllerRevision {
+	GinkgoHelper()
+	l, err := clients.Kube.AppsV1().ControllerRevisions(ds.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(ds.Spec.Selector.MatchLabels).String()})
+	Expect(err).NotTo(HaveOccurred())
+	return l.Items
+}
+
+// currentHash is the controller-revision-hash of the newest ControllerRevision.
+func currentHash(ctx context.Context, ds *appsv1.DaemonSet) string {
+	GinkgoHelper()
+	var newest *appsv1.ControllerRevision
+	for _, r := range revisions(ctx, ds) {
+		if newest == nil || r.Revision > newest.Revision {
+			r := r
+			newest = &r
+		}
+	}
+	Expect(newest).NotTo(BeNil(), "DaemonSet %s has no ControllerRevision", ds.Name)
+	return newest.Labels[revisionHashLabel]
+}
+
+func expectAllOnRevision(ctx context.Context, ds *appsv1.DaemonSet) {
+	GinkgoHelper()
+	hash := currentHash(ctx, ds)
+	Eventually(ctx, func(g Gomega) {
+		for n, pods := range daemonPods(ctx, g, ds) {
+			g.Expect(pods[0].Labels).To(HaveKeyWithValue(revisionHashLabel, hash), "pod on node %s should carry the current revision's hash", n)
+		}
+	}).Should(Succeed())
+}
+
+// placementWatch follows the namespace's pods through a watch and records the
+// worst moment of a rollout: how many nodes lacked an available pod, and how many
+// pods (and of one revision) a node ran at once.
+type placementWatch struct {
+	mu                                                 sync.Mutex
+	maxUnavailable, maxPerNode, maxSameRevisionPerNode int
+	worst, worstPerNode                                string
+	cancel                                             context.CancelFunc
+	done                                               chan struct{}
+}
+
+func watchPlacement(ctx context.Context, ns string, ds *appsv1.DaemonSet) *placementWatch {
+	GinkgoHelper()
+	cur, nodes, _ := daemonset.Snapshot(ctx, Default, clients.Kube, ds)
+	expected := daemonset.ExpectedNodes(cur, nodes, daemonset.RunningPodsByNode(cur, nil))
+	wctx, cancel := context.WithCancel(ctx)
+	w, err := clients.Kube.CoreV1().Pods(ns).Watch(wctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(ds.Spec.Selector.MatchLabels).String()})
+	Expect(err).NotTo(HaveOccurred())
+	pw := &placementWatch{cancel: cancel, done: make(chan struct{})}
+	pods := map[types.UID]*corev1.Pod{}
+	go func() {
+		defer GinkgoRecover()
+		defer close(pw.done)
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			if ev.Type == watch.Deleted {
+				delete(pods, p.UID)
+			} else {
+				pods[p.UID] = p
+			}
+			pw.observe(expected, pods)
+		}
+	}()
+	return pw
+}
+
+func (pw *placementWatch) observe(expected []string, pods map[types.UID]*corev1.Pod) {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	perNode := map[string]int{}
+	perRev := map[string]int{}
+	available := map[string]bool{}
+	for _, p := range pods {
+		perNode[p.Spec.NodeName]++
+		perRev[p.Spec.NodeName+"/"+p.Labels[revisionHashLabel]]++
+		if p.DeletionTimestamp == nil && podReady(p) {
+			available[p.Spec.NodeName] = true
+		}
+	}
+	var unavailable []string
+	for _, n := range expected {
+		if !available[n] {
+			unavailable = append(unavailable, n)
+		}
+	}
+	moment := fmt.Sprintf("unavailable nodes %v, pods per node %v", unavailable, perNode)
+	if len(unavailable) > pw.maxUnavailable {
+		pw.maxUnavailable, pw.worst = len(unavailable), moment
+	}
+	for _, c := range perNode {
+		if c > pw.maxPerNode {
+			pw.maxPerNode, pw.worstPerNode = c, moment
+		}
+	}
+	for _, c := range perRev {
+		if c > pw.maxSameRevisionPerNode {
+			pw.maxSameRevisionPerNode = c
+			if c > 1 {
+				pw.worstPerNode = moment
+			}
+		}
+	}
+}
+
+func (pw *placementWatch) stop() {
+	pw.cancel()
+	<-pw.done
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

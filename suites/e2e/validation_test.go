@@ -1,0 +1,63 @@
+package e2e
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+var _ = Describe("[sig-apps] DaemonSet API validation", Label("daemonset", "validation"), func() {
+	// expectInvalid checks the API's answer: reason Invalid, with a cause on field.
+	expectInvalid := func(err error, field string) {
+		GinkgoHelper()
+		Expect(err).To(HaveOccurred(), "the API should reject this DaemonSet")
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want reason Invalid (422), got %v: %v", apierrors.ReasonForError(err), err)
+		status, ok := err.(apierrors.APIStatus)
+		Expect(ok).To(BeTrue())
+		var fields []string
+		for _, c := range status.Status().Details.Causes {
+			fields = append(fields, c.Field)
+		}
+		Expect(fields).To(ContainElement(field), "the rejection should name field %s: %v", field, err)
+	}
+
+	It("rejects a selector that does not match the template labels", Label("DS-VAL-01"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-val-sel")
+		ds := newDaemonSet("mismatch", ns).Obj()
+		ds.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "something-else"}}
+		_, err := clients.Kube.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{})
+		expectInvalid(err, "spec.template.metadata.labels")
+	})
+
+	It("rejects a change to the selector after creation", Label("DS-VAL-02"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-val-immut")
+		ds := createDaemonSet(ctx, newDaemonSet("immutable", ns).Obj())
+		ds.Spec.Selector.MatchLabels["extra"] = "x"
+		ds.Spec.Template.Labels["extra"] = "x"
+		_, err := clients.Kube.AppsV1().DaemonSets(ns).Update(ctx, ds, metav1.UpdateOptions{})
+		expectInvalid(err, "spec.selector")
+	})
+
+	It("rejects a template restartPolicy other than Always", Label("DS-VAL-03"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-val-restart")
+		for _, policy := range []corev1.RestartPolicy{corev1.RestartPolicyNever, corev1.RestartPolicyOnFailure} {
+			ds := newDaemonSet("restart-"+string(policy), ns).Obj()
+			ds.Name = "restart-policy"
+			ds.Spec.Template.Spec.RestartPolicy = policy
+			_, err := clients.Kube.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{})
+			expectInvalid(err, "spec.template.spec.restartPolicy")
+		}
+	})
+
+	It("rejects an empty selector", Label("DS-VAL-04"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-val-empty")
+		for _, sel := range []*metav1.LabelSelector{{}, nil} {
+			ds := newDaemonSet("empty-selector", ns).Obj()
+			ds.Spec.Selector = sel
+			_, err := clients.Kube.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{})
+			expectInvalid(err, "spec.selector")
+		}
+	})
+})
