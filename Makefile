@@ -49,17 +49,18 @@ e2e: cluster ## the main job: host, node image, cluster, every spec, reports in 
 
 # Runs the suite against the cluster `make cluster` made (the suite reuses a healthy one).
 e2e-run: $(ARTIFACTS)
-	@NODE_IMAGE=$$(cat $(ARTIFACTS)/node-image 2>/dev/null) WORKLOAD_IMAGE=$$(bash scripts/workload-image.sh | tail -1) \
+	@: >$(ARTIFACTS)/progress.log; (tail -n0 -s 0.5 --pid=$$$$ -F $(ARTIFACTS)/progress.log 2>/dev/null | sed -u "s/^/\n/") & \
+	NODE_IMAGE=$$(cat $(ARTIFACTS)/node-image 2>/dev/null) WORKLOAD_IMAGE=$$(bash scripts/workload-image.sh | tail -1) \
 	go tool ginkgo -r --procs=$(PROCS) --timeout=$(GINKGO_TIMEOUT) --label-filter='$(LABEL_FILTER)' \
 	  --output-interceptor-mode=none --poll-progress-after=3m --show-node-events \
-	  --json-report=ginkgo-report.json --output-dir=$(ARTIFACTS) $(GINKGO_ARGS) ./suites/... -- $(E2E_ARGS) 2>&1 | tee $(ARTIFACTS)/e2e.log
+	  --json-report=ginkgo-report.json --output-dir=$(ARTIFACTS) $(GINKGO_ARGS) ./suites/e2e -- $(E2E_ARGS) 2>&1 | tee $(ARTIFACTS)/e2e.log
 
 e2e-rerun-failed: ## re-run only the specs that failed in $(ARTIFACTS)/report.json
 	@filter=$$(go run ./scripts/report failed-filter $(ARTIFACTS)/report.json); \
 	$(MAKE) --no-print-directory e2e-run LABEL_FILTER="$$filter"
 
 e2e-dry-run: ## list the specs and requirements that would run, touching no cluster
-	@go tool ginkgo -r --dry-run -v --label-filter='$(LABEL_FILTER)' ./suites/... -- -e2e.dry-run $(E2E_ARGS)
+	@go tool ginkgo -r --dry-run -v --label-filter='$(LABEL_FILTER)' ./suites/e2e -- -e2e.dry-run $(E2E_ARGS)
 
 test: ## unit tests of the framework's own logic (no cluster)
 	@go test $$(go list ./... | grep -v /suites/)

@@ -68,7 +68,8 @@ for ref in "${kubeadm_images[@]}"; do
       # kube-proxy programs iptables: it needs the Debian userland next to it.
       printf 'FROM %s\nCOPY kube-proxy /usr/local/bin/kube-proxy\n' "$rootfs_tag" >"$tmp/Dockerfile.proxy"
       cp "$bin/kube-proxy" "$tmp/"
-      DOCKER_BUILDKIT=0 docker build -q -f "$tmp/Dockerfile.proxy" -t "$ref" "$tmp" >/dev/null ;;
+      DOCKER_BUILDKIT=0 docker build -q -f "$tmp/Dockerfile.proxy" -t "$ref" "$tmp" >"$tmp/proxy-build.log" 2>&1 \
+        || die "building the kube-proxy image failed: $(tail -1 "$tmp/proxy-build.log")" ;;
     pause) ;; # below, with every tag containerd and kubeadm may ask for
     coredns) single_binary_image "$ref" "$bin/coredns" coredns
              # the CoreDNS Deployment passes only args: the binary is also at /coredns
@@ -130,7 +131,7 @@ done
 
 # 5. Commit under a temporary tag; only a complete build gets the real one.
 docker commit -c 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' -c 'CMD []' -c 'ENV container=docker' \
-  -c 'STOPSIGNAL SIGRTMIN+3' "$build_ctr" "$TAG-partial" >/dev/null
+  "$build_ctr" "$TAG-partial" >/dev/null
 docker tag "$TAG-partial" "$TAG"; docker rmi "$TAG-partial" >/dev/null
 docker tag "$TAG" "$REPO:$KVER"
 log "node image $TAG built"

@@ -22,7 +22,8 @@ var _ = Describe("[sig-apps] DaemonSet API", Label("daemonset", "api"), func() {
 		workers := int32(len(workerNames(ctx)))
 		Expect(ds.Status.DesiredNumberScheduled).To(Equal(workers))
 
-		// Every status seen on the way must be internally consistent.
+		// Every status seen on the way must be internally consistent. The watch has
+		// buffered what happened during the rollout; stop once it has been quiet briefly.
 		var seen []appsv1.DaemonSetStatus
 	drain:
 		for {
@@ -31,7 +32,7 @@ var _ = Describe("[sig-apps] DaemonSet API", Label("daemonset", "api"), func() {
 				if ev.Type == watch.Modified {
 					seen = append(seen, ev.Object.(*appsv1.DaemonSet).Status)
 				}
-			default:
+			case <-time.After(2 * time.Second):
 				break drain
 			}
 		}

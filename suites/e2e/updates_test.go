@@ -76,6 +76,7 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithOnDelete().Obj()))
 		before := podUIDs(ctx, ds)
 		setVersion(ctx, ds, "2")
+		waitForObservedGeneration(ctx, ds)
 		Consistently(ctx, func(g Gomega) {
 			cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
@@ -205,11 +206,20 @@ func watchPlacement(ctx context.Context, ns string, ds *appsv1.DaemonSet) *place
 	GinkgoHelper()
 	cur, nodes, _ := daemonset.Snapshot(ctx, Default, clients.Kube, ds)
 	expected := daemonset.ExpectedNodes(cur, nodes, daemonset.RunningPodsByNode(cur, nil))
+	// Start from a full list, then watch from its resourceVersion: the watch's
+	// initial events arrive one by one and would look like missing pods.
+	sel := labels.SelectorFromSet(ds.Spec.Selector.MatchLabels).String()
+	list, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	Expect(err).NotTo(HaveOccurred())
+	pods := map[types.UID]*corev1.Pod{}
+	for i := range list.Items {
+		pods[list.Items[i].UID] = &list.Items[i]
+	}
 	wctx, cancel := context.WithCancel(ctx)
-	w, err := clients.Kube.CoreV1().Pods(ns).Watch(wctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(ds.Spec.Selector.MatchLabels).String()})
+	w, err := clients.Kube.CoreV1().Pods(ns).Watch(wctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: list.ResourceVersion})
 	Expect(err).NotTo(HaveOccurred())
 	pw := &placementWatch{cancel: cancel, done: make(chan struct{})}
-	pods := map[types.UID]*corev1.Pod{}
+	pw.observe(expected, pods)
 	go func() {
 		defer GinkgoRecover()
 		defer close(pw.done)
@@ -236,10 +246,15 @@ func (pw *placementWatch) observe(expected []string, pods map[types.UID]*corev1.
 	perNode := map[string]int{}
 	perRev := map[string]int{}
 	available := map[string]bool{}
+	// A pod being deleted no longer counts: the controller may start its
+	// replacement while it terminates.
 	for _, p := range pods {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
 		perNode[p.Spec.NodeName]++
 		perRev[p.Spec.NodeName+"/"+p.Labels[revisionHashLabel]]++
-		if p.DeletionTimestamp == nil && podReady(p) {
+		if podReady(p) {
 			available[p.Spec.NodeName] = true
 		}
 	}
@@ -280,4 +295,15 @@ func podReady(p *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// waitForObservedGeneration waits until the controller has seen the latest spec,
+// so status fields describe it and not the previous one.
+func waitForObservedGeneration(ctx context.Context, ds *appsv1.DaemonSet) {
+	GinkgoHelper()
+	Eventually(ctx, func(g Gomega) {
+		cur, err := clients.Kube.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(cur.Status.ObservedGeneration).To(BeNumerically(">=", cur.Generation), "DaemonSet %s status.observedGeneration", ds.Name)
+	}).WithTimeout(timeouts.Short).Should(Succeed())
 }

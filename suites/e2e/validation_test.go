@@ -53,11 +53,17 @@ var _ = Describe("[sig-apps] DaemonSet API validation", Label("daemonset", "vali
 
 	It("rejects an empty selector", Label("DS-VAL-04"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-val-empty")
-		for _, sel := range []*metav1.LabelSelector{{}, nil} {
+		// What the API answers, observed on v1.34: an empty selector ({}) is rejected on
+		// spec.selector ("empty selector is invalid for daemonset"); a missing one is
+		// reported as not matching the template labels.
+		for _, c := range []struct {
+			selector *metav1.LabelSelector
+			field    string
+		}{{&metav1.LabelSelector{}, "spec.selector"}, {nil, "spec.template.metadata.labels"}} {
 			ds := newDaemonSet("empty-selector", ns).Obj()
-			ds.Spec.Selector = sel
+			ds.Spec.Selector = c.selector
 			_, err := clients.Kube.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{})
-			expectInvalid(err, "spec.selector")
+			expectInvalid(err, c.field)
 		}
 	})
 })

@@ -62,7 +62,7 @@ var catalogue = []Requirement{
 	req("DS-DEL-01", "deletion", "Deleting a DaemonSet (background cascade) cleans up the Pods it created.", dsDoc),
 	req("DS-DEL-02", "deletion", "With foreground cascading deletion the DaemonSet stays, marked for deletion with the foregroundDeletion finalizer, until its pods are gone.", "https://kubernetes.io/docs/concepts/architecture/garbage-collection/#foreground-deletion"),
 	req("DS-DEL-03", "deletion", "Deleting with --cascade=orphan leaves the pods on the nodes; a new DaemonSet with the same selector adopts them, without restarting pods whose template is equal.", dsDoc+"#updating-a-daemonset"),
-	req("DS-DEL-04", "deletion", "A new DaemonSet with the same selector but a different template adopts orphaned pods and replaces them according to its updateStrategy.", dsDoc+"#updating-a-daemonset"),
+	req("DS-DEL-04", "deletion", "A new DaemonSet with the same selector adopts the orphaned pods; if any pods need replacing, it replaces them according to its updateStrategy. (Observed: orphans whose pod-template-generation equals the new DaemonSet's generation count as current until its next template change.)", dsDoc+"#updating-a-daemonset"),
 	req("DS-DEL-05", "deletion", "Pods created by hand whose labels match the selector are adopted by the DaemonSet; surplus pods on a node are deleted.", dsDoc),
 	req("DS-VAL-01", "validation", "The .spec.selector must match .spec.template.metadata.labels; a DaemonSet whose selector does not match is rejected by the API.", dsDoc+"#pod-selector"),
 	req("DS-VAL-02", "validation", "Once a DaemonSet is created, its .spec.selector cannot be mutated.", dsDoc+"#pod-selector"),

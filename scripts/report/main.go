@@ -1,0 +1,62 @@
+// Command report works with a finished run's report.json.
+//
+//	report failed-filter <report.json>   print a Ginkgo label filter selecting the failed specs
+//	report render <artifacts-dir>        rebuild report.html, summary.md and junit_01.xml from
+//	                                      ginkgo-report.json and environment.json in that folder
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/dsconform/dsconform/framework/report"
+	"github.com/dsconform/dsconform/suites/requirements"
+)
+
+func main() {
+	if len(os.Args) != 3 {
+		fail("usage: report failed-filter <report.json> | report render <artifacts-dir>")
+	}
+	switch os.Args[1] {
+	case "failed-filter":
+		r, err := report.Load(os.Args[2])
+		if err != nil {
+			fail(fmt.Sprintf("cannot read %s (%v): run 'make e2e' first", os.Args[2], err))
+		}
+		f := r.FailedRequirements()
+		if f == "" {
+			fail(fmt.Sprintf("%s has no failed specs: nothing to re-run", os.Args[2]))
+		}
+		fmt.Println(f)
+	case "render":
+		dir := os.Args[2]
+		data, err := os.ReadFile(filepath.Join(dir, "ginkgo-report.json"))
+		if err != nil {
+			fail(err.Error())
+		}
+		var reports []types.Report
+		if err := json.Unmarshal(data, &reports); err != nil || len(reports) == 0 {
+			fail(fmt.Sprintf("%s/ginkgo-report.json is not a Ginkgo JSON report", dir))
+		}
+		env, _ := os.ReadFile(filepath.Join(dir, "environment.json"))
+		if !json.Valid(env) {
+			env = nil
+		}
+		r := report.Build(reports[0], requirements.All(), env, nil)
+		if err := report.WriteAll(dir, r, reports[0]); err != nil {
+			fail(err.Error())
+		}
+		fmt.Printf("%s: %s\n", filepath.Join(dir, "report.html"), r.Verdict)
+	default:
+		fail("unknown command " + os.Args[1])
+	}
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, "error:", msg)
+	os.Exit(1)
+}
