@@ -63,7 +63,8 @@ e2e-dry-run: ## list the specs and requirements that would run, touching no clus
 	@go tool ginkgo -r --dry-run -v --label-filter='$(LABEL_FILTER)' ./suites/e2e -- -e2e.dry-run $(E2E_ARGS)
 
 test: ## unit tests of the framework's own logic (no cluster)
-	@go test $$(go list ./... | grep -v /suites/)
+	@bash scripts/test-deps.sh
+	@go test $$(go list ./... | grep -v /suites/e2e)
 
 vet:
 	@go vet ./...

@@ -1,0 +1,167 @@
+package report
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+// failing-run.json is a real run of the suite with seven failing specs.
+func recorded(t *testing.T, name string) types.Report {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reports []types.Report
+	if err := json.Unmarshal(data, &reports); err != nil || len(reports) != 1 {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return reports[0]
+}
+
+var catalogue = []Requirement{
+	{ID: "DS-PLACE-01", Area: "placement", Statement: "one pod per node", Source: "https://example.invalid/ds"},
+	{ID: "DS-UPD-01", Area: "updates", Statement: "rolling update", Source: "https://example.invalid/ds"},
+	{ID: "SP-NEVER-01", Area: "x", Statement: "a requirement no spec covers", Source: "https://example.invalid/sp"},
+}
+
+func TestBuildFailingRun(t *testing.T) {
+	r := Build(recorded(t, "failing-run.json"), catalogue, json.RawMessage(`{"serverVersion":"v1.34.4"}`), map[string]float64{"cluster-up": 62})
+	if r.Verdict != "FAILED" {
+		t.Errorf("verdict %q, want FAILED", r.Verdict)
+	}
+	if r.Totals.Passed != 38 || r.Totals.Failed != 7 || r.Totals.Selected != 45 {
+		t.Errorf("totals %+v, want 38 passed, 7 failed of 45", r.Totals)
+	}
+	for i := 0; i < 7; i++ {
+		if !isFailure(r.Specs[i].State) || r.Specs[i].FailureMessage == "" || r.Specs[i].FailureLocation == "" {
+			t.Errorf("spec %d (%s, %s) should be a failure with message and location: failures come first", i, r.Specs[i].Text, r.Specs[i].State)
+		}
+	}
+	want := map[string]string{"DS-PLACE-01": "passed", "DS-UPD-01": "failed", "SP-NEVER-01": "not run"}
+	for _, rr := range r.Requirements {
+		if rr.Result != want[rr.ID] {
+			t.Errorf("requirement %s: %s, want %s", rr.ID, rr.Result, want[rr.ID])
+		}
+	}
+	if len(r.Latencies) == 0 {
+		t.Error("the recorded run measured latencies; the report lost them")
+	}
+	for _, l := range r.Latencies {
+		if !(l.MinSeconds <= l.MedianSeconds && l.MedianSeconds <= l.MaxSeconds) || l.Count == 0 {
+			t.Errorf("latency %+v is not min <= median <= max", l)
+		}
+	}
+	if f := r.FailedRequirements(); !strings.Contains(f, "DS-UPD-01") || strings.Contains(f, "DS-PLACE-01") {
+		t.Errorf("failed-filter %q should select the failed specs only", f)
+	}
+}
+
+func TestBuildPassingInterruptedAndEmpty(t *testing.T) {
+	gr := recorded(t, "failing-run.json")
+	passing := gr
+	passing.SpecReports = nil
+	for _, sr := range gr.SpecReports {
+		if sr.State == types.SpecStatePassed {
+			passing.SpecReports = append(passing.SpecReports, sr)
+		}
+	}
+	passing.SuiteSucceeded = true
+	if v := Build(passing, catalogue, nil, nil).Verdict; v != "PASSED" {
+		t.Errorf("all-passed run: verdict %q", v)
+	}
+
+	interrupted := gr
+	interrupted.SpecialSuiteFailureReasons = []string{"Interrupted by User"}
+	if v := Build(interrupted, catalogue, nil, nil).Verdict; v != "INTERRUPTED" {
+		t.Errorf("interrupted run: verdict %q", v)
+	}
+
+	empty := gr
+	empty.SpecReports, empty.SuiteSucceeded = nil, true
+	r := Build(empty, catalogue, nil, nil)
+	if r.Verdict != "NO SPECS RAN" {
+		t.Errorf("empty run: verdict %q", r.Verdict)
+	}
+	for _, rr := range r.Requirements {
+		if rr.Result != "not run" {
+			t.Errorf("empty run: requirement %s is %s", rr.ID, rr.Result)
+		}
+	}
+}
+
+func TestWriteAll(t *testing.T) {
+	gr := recorded(t, "failing-run.json")
+	dir := t.TempDir()
+	r := Build(gr, catalogue, json.RawMessage(`{"serverVersion":"v1.34.4","nodes":[{"name":"n1","roles":["control-plane"]}]}`), nil)
+	if err := WriteAll(dir, r, gr); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"report.json", "report.html", "summary.md", "junit_01.xml"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s missing or empty: %v", f, err)
+		}
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	for _, want := range []string{`id="verdict"`, "FAILED", "DS-UPD-01", "rolling update", "v1.34.4"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	if strings.Contains(string(html), "http://") || strings.Contains(string(html), "<script src") || strings.Contains(string(html), "<link") {
+		t.Error("report.html must be self-contained: no external assets")
+	}
+	junit, _ := os.ReadFile(filepath.Join(dir, "junit_01.xml"))
+	if got := strings.Count(string(junit), "<testcase "); got != 45 {
+		t.Errorf("junit has %d testcases, want 45 (one per spec, no setup nodes)", got)
+	}
+	if !strings.Contains(string(junit), "[sig-apps] DaemonSet") {
+		t.Error("junit testcase names should carry the [sig-*] prefix")
+	}
+	back, err := Load(filepath.Join(dir, "report.json"))
+	if err != nil || back.Totals != r.Totals {
+		t.Errorf("report.json round trip: %v, %+v", err, back.Totals)
+	}
+}
+
+// TestHTMLInBrowser opens report.html in headless Chromium and checks, in the
+// rendered page, that the verdict, the totals and a failure are visible.
+func TestHTMLInBrowser(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium is not installed (apt-get install chromium); `make test-browser` installs it")
+	}
+	gr := recorded(t, "failing-run.json")
+	dir := t.TempDir()
+	if err := WriteAll(dir, Build(gr, catalogue, nil, nil), gr); err != nil {
+		t.Fatal(err)
+	}
+	page := "file://" + filepath.Join(dir, "report.html")
+	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync", "--user-data-dir=" + t.TempDir()}
+	dom, err := exec.Command(chromium, append(args, "--dump-dom", page)...).Output()
+	if err != nil {
+		t.Fatalf("chromium --dump-dom: %v", err)
+	}
+	for _, want := range []string{"FAILED", "Passed<b class=\"passed\">38</b>", "Failed<b class=\"failed\">7</b>", "✗ DS-UPD-01"} {
+		if !strings.Contains(string(dom), want) {
+			t.Errorf("rendered page lacks %q", want)
+		}
+	}
+	shot := filepath.Join(os.Getenv("REPORT_SCREENSHOT_DIR"), "report.png")
+	if os.Getenv("REPORT_SCREENSHOT_DIR") == "" {
+		shot = filepath.Join(dir, "report.png")
+	}
+	if out, err := exec.Command(chromium, append(args, "--window-size=1280,1400", "--screenshot="+shot, page)...).CombinedOutput(); err != nil {
+		t.Fatalf("chromium --screenshot: %v\n%s", err, out)
+	}
+	if fi, err := os.Stat(shot); err != nil || fi.Size() < 10_000 {
+		t.Fatalf("screenshot %s missing or blank: %v", shot, err)
+	}
+}
