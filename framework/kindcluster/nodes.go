@@ -1,0 +1,160 @@
+package kindcluster
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
+)
+
+// AddWorkerInput names what AddWorker needs.
+type AddWorkerInput struct {
+	Name   string   // container and node name, e.g. <cluster>-e2e-1
+	Taints []string // "key=value:Effect" taints the node registers with
+	Labels []string // "key=value" labels the node registers with
+}
+
+// AddWorker does what kind does when it creates a worker, on a running cluster:
+// it starts a node container from the cluster's node image with kind's labels,
+// network and mounts, then joins it with kubeadm using a fresh token made on the
+// control plane. It returns once kubeadm join succeeded; the caller waits for Ready.
+// On failure the container is removed, so nothing half-built stays.
+func (c *Cluster) AddWorker(ctx context.Context, in AddWorkerInput) (err error) {
+	all, err := c.Nodes()
+	if err != nil {
+		return err
+	}
+	var template, cp nodes.Node
+	for _, n := range all {
+		switch role, _ := n.Role(); role {
+		case "worker":
+			template = n
+		case "control-plane":
+			cp = n
+		}
+	}
+	if template == nil || cp == nil {
+		return fmt.Errorf("kind cluster %s needs a control plane and a worker to copy from", c.Name)
+	}
+	image, err := docker(ctx, "inspect", "-f", "{{.Config.Image}}", template.String())
+	if err != nil {
+		return err
+	}
+	if _, err := docker(ctx, "run", "--detach", "--tty", "--privileged",
+		"--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined", "--security-opt", "label=disable",
+		"--tmpfs", "/tmp", "--tmpfs", "/run", "--volume", "/var", "--volume", "/lib/modules:/lib/modules:ro",
+		"-e", "KIND_EXPERIMENTAL_CONTAINERD_SNAPSHOTTER", "--label", "io.x-k8s.kind.cluster="+c.Name, "--label", "io.x-k8s.kind.role=worker",
+		"--net", "kind", "--restart=on-failure:1", "--init=false", "--cgroupns=private",
+		"--hostname", in.Name, "--name", in.Name, image); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_, _ = docker(context.Background(), "rm", "-f", "-v", in.Name)
+		}
+	}()
+	n, err := c.Node(in.Name)
+	if err != nil {
+		return err
+	}
+	if err := waitFor(ctx, 60*time.Second, func() error {
+		_, err := Run(n, nil, "systemctl", "is-active", "--quiet", "containerd")
+		return err
+	}); err != nil {
+		return fmt.Errorf("containerd did not start on new node %s: %w", in.Name, err)
+	}
+	ip, err := docker(ctx, "inspect", "-f", "{{.NetworkSettings.Networks.kind.IPAddress}}", in.Name)
+	if err != nil {
+		return err
+	}
+	token, err := Run(cp, nil, "kubeadm", "token", "create", "--ttl", "15m")
+	if err != nil {
+		return fmt.Errorf("creating a join token on %s: %w", cp, err)
+	}
+	conf, err := Run(template, nil, "cat", "/kind/kubeadm.conf")
+	if err != nil {
+		return err
+	}
+	conf, err = joinConfigFor(conf, template.String(), in, strings.TrimSpace(ip), strings.TrimSpace(token), c.Name)
+	if err != nil {
+		return err
+	}
+	if _, err := Run(n, []byte(conf), "sh", "-c", "cat >/kind/kubeadm.conf"); err != nil {
+		return err
+	}
+	if _, err := Run(n, nil, "kubeadm", "join", "--config", "/kind/kubeadm.conf", "--skip-phases=preflight", "--v=2"); err != nil {
+		return fmt.Errorf("kubeadm join of %s failed: %w", in.Name, err)
+	}
+	return nil
+}
+
+var (
+	tokenLine   = regexp.MustCompile(`(?m)^(\s*-?\s*token:\s*).*$`)
+	nodeIPLine  = regexp.MustCompile(`(?m)^(\s*node-ip:\s*).*$`)
+	labelsLine  = regexp.MustCompile(`(?m)^(\s*node-labels:\s*).*$`)
+	advertise   = regexp.MustCompile(`(?m)^(\s*advertiseAddress:\s*).*$`)
+	joinSection = regexp.MustCompile(`(?m)^kind: JoinConfiguration$`)
+)
+
+// joinConfigFor rewrites an existing worker's kind kubeadm config for a new node:
+// its IP, provider ID, a fresh token, and the labels and taints it joins with.
+func joinConfigFor(conf, fromNode string, in AddWorkerInput, ip, token, cluster string) (string, error) {
+	if !joinSection.MatchString(conf) {
+		return "", fmt.Errorf("the kubeadm config of %s has no JoinConfiguration", fromNode)
+	}
+	conf = strings.ReplaceAll(conf, "kind://docker/"+cluster+"/"+fromNode, "kind://docker/"+cluster+"/"+in.Name)
+	conf = tokenLine.ReplaceAllString(conf, "${1}"+token)
+	conf = nodeIPLine.ReplaceAllString(conf, "${1}"+ip)
+	conf = advertise.ReplaceAllString(conf, "${1}"+ip)
+	conf = labelsLine.ReplaceAllString(conf, fmt.Sprintf("${1}%q", strings.Join(in.Labels, ",")))
+	if len(in.Taints) > 0 {
+		// kubeadm's taints field replaces the default; the node registers with these.
+		var b strings.Builder
+		b.WriteString("kind: JoinConfiguration\nnodeRegistration:\n  taints:\n")
+		for _, t := range in.Taints {
+			kv, effect, ok := strings.Cut(t, ":")
+			if !ok {
+				return "", fmt.Errorf("taint %q is not key=value:Effect", t)
+			}
+			key, value, _ := strings.Cut(kv, "=")
+			fmt.Fprintf(&b, "  - key: %q\n    value: %q\n    effect: %s\n", key, value, effect)
+		}
+		parts := joinSection.Split(conf, 2)
+		rest := strings.Replace(parts[1], "\nnodeRegistration:\n", "\n", 1)
+		conf = parts[0] + b.String() + strings.TrimPrefix(rest, "\n")
+	}
+	return conf, nil
+}
+
+// RemoveNode deletes a node container (the caller deletes the Node object).
+func (c *Cluster) RemoveNode(ctx context.Context, name string) error {
+	_, err := docker(ctx, "rm", "-f", "-v", name)
+	return err
+}
+
+func docker(ctx context.Context, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func waitFor(ctx context.Context, limit time.Duration, f func() error) error {
+	deadline := time.Now().Add(limit)
+	for {
+		err := f()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}

@@ -1,0 +1,156 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/dsconform/dsconform/framework"
+	"github.com/dsconform/dsconform/framework/daemonset"
+	"github.com/dsconform/dsconform/framework/kindcluster"
+)
+
+var addedNodes atomic.Int32
+
+// addWorker joins a new kind worker to the cluster and waits until it is Ready.
+// Its removal (Node object and container) is registered first, so a failed join
+// or spec still leaves the topology as it was found.
+func addWorker(ctx context.Context, taints ...string) (string, time.Time) {
+	GinkgoHelper()
+	name := fmt.Sprintf("%s-e2e-%d-%d", kind.Name, GinkgoParallelProcess(), addedNodes.Add(1))
+	DeferCleanup(func(ctx SpecContext) { removeWorker(ctx, name) }, NodeTimeout(2*time.Minute))
+	Expect(kind.AddWorker(ctx, kindcluster.AddWorkerInput{Name: name, Taints: taints})).To(Succeed(), "joining node %s", name)
+	Expect(kind.LoadImage(cfg.WorkloadImage)).To(Succeed())
+	var ready time.Time
+	Eventually(ctx, func(g Gomega) {
+		n, err := clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		g.Expect(err).NotTo(HaveOccurred(), "node %s should register", name)
+		g.Expect(kindcluster.NodeReady(n)).To(BeTrue(), "node %s should become Ready", name)
+		ready = time.Now()
+	}).WithTimeout(timeouts.NodeLifecycle).Should(Succeed())
+	return name, ready
+}
+
+// removeWorker deletes the Node object (no drain) and the node container.
+func removeWorker(ctx context.Context, name string) {
+	err := clients.Kube.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		Fail(fmt.Sprintf("deleting Node %s: %v", name, err))
+	}
+	Expect(kind.RemoveNode(ctx, name)).To(Succeed(), "removing node container %s", name)
+}
+
+var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("daemonset", "node-lifecycle", "disruptive", "node-access"), func() {
+	BeforeEach(func() {
+		requireNodeAccess()
+		requireNodeChanges()
+	})
+
+	It("adds a daemon pod to a node that joins and garbage-collects it when the node is removed", Label("DS-NODE-01"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-nodeadd")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		workers := workerNames(ctx)
+
+		joined := time.Now()
+		name, ready := addWorker(ctx)
+		framework.RecordLatency("kind node join → node Ready", name, ready.Sub(joined))
+		expectPlacement(ctx, ds, append(append([]string{}, workers...), name))
+		framework.RecordLatency("node Ready → daemon pod Running", name, time.Since(ready))
+		podOnNew := onePodOn(ctx, ds, name)
+
+		removed := time.Now()
+		removeWorker(ctx, name)
+		Eventually(ctx, func(g Gomega) {
+			_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, podOnNew.Name, metav1.GetOptions{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "pod %s of removed node %s should be garbage-collected (get: %v)", podOnNew.Name, name, err)
+		}).WithTimeout(timeouts.Long).Should(Succeed())
+		framework.RecordLatency("node removed → daemon pod garbage-collected", name, time.Since(removed))
+		expectPlacement(ctx, ds, workers)
+	})
+
+	It("gives a node that joins tainted no daemon pod until the DaemonSet tolerates the taint", Label("DS-NODE-02"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-nodetaint")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		workers := workerNames(ctx)
+		name, _ := addWorker(ctx, "dsconform.e2e/new=yes:NoSchedule")
+		expectPlacement(ctx, ds, workers)
+		Consistently(ctx, func(g Gomega) {
+			g.Expect(daemonPods(ctx, g, ds)).NotTo(HaveKey(name), "node %s joined tainted dsconform.e2e/new=yes:NoSchedule", name)
+		}).WithTimeout(5 * time.Second).Should(Succeed())
+
+		tolerate(ctx, ds, corev1.Toleration{Key: "dsconform.e2e/new", Operator: corev1.TolerationOpEqual, Value: "yes", Effect: corev1.TaintEffectNoSchedule})
+		expectPlacement(ctx, ds, append(workers, name))
+	})
+
+	It("keeps the daemon pod on an unreachable node while a pod with a short tolerationSeconds is evicted, and recovers", Label("DS-NODE-03"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-nodefail")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		target := workerNames(ctx)[0]
+		dsPod := onePodOn(ctx, ds, target)
+		short := int64(5)
+		plain := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "plain", Namespace: ns}, Spec: corev1.PodSpec{NodeName: target,
+			Containers: []corev1.Container{{Name: "c", Image: cfg.WorkloadImage, Args: []string{"sleep"}}},
+			Tolerations: []corev1.Toleration{{Key: daemonset.TaintUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &short},
+				{Key: daemonset.TaintNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &short}}}}
+		_, err := clients.Kube.CoreV1().Pods(ns).Create(ctx, plain, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, plain.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning))
+		}).Should(Succeed())
+
+		By("stopping the kubelet on " + target + ": the node stops reporting")
+		n, err := kind.Node(target)
+		Expect(err).NotTo(HaveOccurred())
+		stopped := time.Now()
+		_, err = runOn(n, "systemctl", "stop", "kubelet")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _, _ = runOn(n, "systemctl", "start", "kubelet") })
+
+		Eventually(ctx, func(g Gomega) {
+			node, err := clients.Kube.CoreV1().Nodes().Get(ctx, target, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(node.Spec.Taints).To(ContainElement(And(HaveField("Key", daemonset.TaintUnreachable), HaveField("Effect", corev1.TaintEffectNoExecute))),
+				"node %s should be tainted unreachable:NoExecute once its kubelet stops reporting", target)
+		}).WithTimeout(timeouts.Long).Should(Succeed())
+		framework.RecordLatency("kubelet stopped → unreachable:NoExecute taint", target, time.Since(stopped))
+
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, plain.Name, metav1.GetOptions{})
+			if err == nil {
+				g.Expect(p.DeletionTimestamp).NotTo(BeNil(), "plain pod on unreachable node %s tolerates unreachable for only %ds: it should be evicted", target, short)
+			}
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+		p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, dsPod.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred(), "the daemon pod on unreachable node %s must not be evicted", target)
+		Expect(p.DeletionTimestamp).To(BeNil(), "daemon pod %s on unreachable node %s tolerates unreachable:NoExecute by default and must stay", p.Name, target)
+
+		By("starting the kubelet again")
+		_, err = runOn(n, "systemctl", "start", "kubelet")
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(ctx, func(g Gomega) {
+			node, err := clients.Kube.CoreV1().Nodes().Get(ctx, target, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(kindcluster.NodeReady(node)).To(BeTrue(), "node %s should be Ready again", target)
+		}).WithTimeout(timeouts.Long).Should(Succeed())
+		waitForRollout(ctx, ds)
+		Expect(onePodOn(ctx, ds, target).UID).To(Equal(dsPod.UID), "the daemon pod on %s should have ridden out the outage", target)
+	})
+})
+
+func tolerate(ctx context.Context, ds *appsv1.DaemonSet, t corev1.Toleration) {
+	GinkgoHelper()
+	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"tolerations":[{"key":%q,"operator":%q,"value":%q,"effect":%q}]}}}}`, t.Key, t.Operator, t.Value, t.Effect)
+	_, err := clients.Kube.AppsV1().DaemonSets(ds.Namespace).Patch(ctx, ds.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	Expect(err).NotTo(HaveOccurred(), "adding toleration %s to %s", t.Key, ds.Name)
+}
