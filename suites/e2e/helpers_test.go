@@ -19,7 +19,9 @@ import (
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/diagnostics"
+	"github.com/dsconform/dsconform/framework/kindcluster"
 	"github.com/dsconform/dsconform/framework/node"
+	"github.com/dsconform/dsconform/framework/staticpod"
 )
 
 // specNamespaces are the namespaces the running spec created (one spec at a time per process).
@@ -258,10 +260,45 @@ func checkNothingLeaked(ctx context.Context) {
 					leaks = append(leaks, fmt.Sprintf("label %s on node %s", l, n.Name))
 				}
 			}
+			if strings.Contains(n.Name, "-e2e-") {
+				leaks = append(leaks, "node "+n.Name+" added by a spec")
+			}
 			if n.Spec.Unschedulable {
 				leaks = append(leaks, "node "+n.Name+" is cordoned")
 			}
 		}
+		leaks = append(leaks, leakedOnNodes(ctx)...)
 		g.Expect(leaks).To(BeEmpty(), "the suite left these behind")
 	}).WithTimeout(timeouts.Long).Should(Succeed())
+}
+
+// leakedOnNodes finds what specs leave on kind nodes: added node containers,
+// static pod manifests (named after their spec's namespace, "sp-..."), and a
+// control-plane manifest moved aside.
+func leakedOnNodes(ctx context.Context) []string {
+	if kind == nil {
+		return nil
+	}
+	all, err := kind.Nodes()
+	if err != nil {
+		return []string{"listing kind nodes: " + err.Error()}
+	}
+	var leaks []string
+	for _, n := range all {
+		if strings.Contains(n.String(), "-e2e-") {
+			leaks = append(leaks, "node container "+n.String())
+			continue
+		}
+		dir, err := staticpod.ManifestDir(n)
+		if err != nil {
+			continue
+		}
+		out, _ := kindcluster.Run(n, nil, "sh", "-c", "ls "+dir+"; ls /etc/kubernetes")
+		for _, f := range strings.Fields(out) {
+			if strings.HasPrefix(f, "sp-") || strings.HasSuffix(f, ".dsconform-moved") {
+				leaks = append(leaks, fmt.Sprintf("file %s on node %s", f, n))
+			}
+		}
+	}
+	return leaks
 }

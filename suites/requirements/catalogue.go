@@ -77,6 +77,9 @@ var catalogue = []Requirement{
 	req("DS-NODE-01", "node-lifecycle", "As nodes are added to the cluster, Pods are added to them. As nodes are removed from the cluster, those Pods are garbage collected.", dsDoc),
 	req("DS-NODE-02", "node-lifecycle", "A node that joins with a NoSchedule taint gets no daemon pod until the DaemonSet tolerates the taint.", taintDoc),
 	req("DS-NODE-03", "node-lifecycle", "Daemon pods tolerate node.kubernetes.io/unreachable:NoExecute without tolerationSeconds, so they are not evicted when a node becomes unreachable, while other pods are evicted after their tolerationSeconds.", dsDoc+"#taints-and-tolerations"),
+	req("SP-MIRROR-03", "mirror-pods", "The pods running on a node are visible on the API server, but cannot be controlled from there: an accepted API update of a mirror pod's spec changes nothing on the node.", staticDoc),
+	req("SP-MIX-01", "static-pods", "Unlike a DaemonSet pod, which its controller replaces when deleted, a static pod is bound to its kubelet: deleting its mirror leaves it running.", staticDoc),
+	req("SP-MIX-02", "static-pods", "The kubelet runs static pods without the API server: they keep running while the node is cut off, and the mirror is restored when contact returns.", staticDoc),
 }
 
 func req(id, area, statement, source string) Requirement {

@@ -1,0 +1,100 @@
+package e2e
+
+import (
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/dsconform/dsconform/framework/staticpod"
+)
+
+var _ = Describe("[sig-node] Mirror pods are read-only reflections", Label("staticpod", "mirror", "node-access"), func() {
+	// What the API really answers, observed on v1.34: an update of a mirror pod's
+	// container image is accepted (the API server applies ordinary pod update
+	// validation), but the kubelet runs the static pod from its file and ignores
+	// the mirror's spec: the container is not restarted and keeps the file's image,
+	// and the kubelet does not revert the mirror's spec either.
+	It("accept an API update of their spec that the kubelet ignores: the static pod keeps running from its file", Label("SP-MIRROR-03"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-mirror-upd")
+		sn := onNode(ctx, workerNames(ctx)[0])
+		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
+		orig := waitForMirror(ctx, ns, "web", sn.Name)
+		containerID := orig.Status.ContainerStatuses[0].ContainerID
+
+		const other = "localhost/dsconform/not-the-file-image:1"
+		patch := fmt.Sprintf(`{"spec":{"containers":[{"name":"web","image":%q}]}}`, other)
+		_, err := clients.Kube.CoreV1().Pods(ns).Patch(ctx, orig.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+		Expect(err).NotTo(HaveOccurred(), "the API accepts an image update of mirror pod %s (observed on v1.34)", orig.Name)
+
+		Consistently(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, orig.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(p.UID).To(Equal(orig.UID), "mirror pod %s should not be recreated", p.Name)
+			g.Expect(p.Spec.Containers[0].Image).To(Equal(other), "the kubelet leaves the accepted mirror spec as written")
+			g.Expect(p.Status.ContainerStatuses[0].Image).To(Equal(cfg.WorkloadImage), "node %s still runs the image from the manifest file", sn.Name)
+			g.Expect(p.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID), "the static pod's container on node %s must not be restarted", sn.Name)
+			g.Expect(staticpod.TaskRunning(sn.Node, containerID)).To(BeTrue(), "container %s should still run on node %s", containerID, sn.Name)
+		}).WithTimeout(15 * time.Second).WithPolling(timeouts.Poll * 3).Should(Succeed())
+	})
+})
+
+var _ = Describe("[sig-node] Static pods and DaemonSets side by side", Label("staticpod", "daemonset", "node-access"), func() {
+	It("replaces a deleted daemon pod through its controller, while deleting a static pod's mirror leaves the static pod running", Label("SP-MIX-01"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-mix")
+		sn := onNode(ctx, workerNames(ctx)[0])
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
+		mirror := waitForMirror(ctx, ns, "web", sn.Name)
+		daemonPod := onePodOn(ctx, ds, sn.Name)
+
+		Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, daemonPod.Name, metav1.DeleteOptions{})).To(Succeed())
+		Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, mirror.Name, metav1.DeleteOptions{})).To(Succeed())
+		Eventually(ctx, func(g Gomega) {
+			pods := daemonPods(ctx, g, ds)[sn.Name]
+			g.Expect(pods).To(HaveLen(1))
+			g.Expect(pods[0].UID).NotTo(Equal(daemonPod.UID), "the DaemonSet controller should create a new pod on node %s", sn.Name)
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+		again := waitForMirror(ctx, ns, "web", sn.Name)
+		Expect(again.Status.ContainerStatuses[0].ContainerID).To(Equal(mirror.Status.ContainerStatuses[0].ContainerID),
+			"the static pod on node %s kept running: same container after its mirror was deleted", sn.Name)
+	})
+})
+
+var _ = Describe("[sig-node] Static pods without the API server", Serial, Label("staticpod", "disruptive", "node-access"), func() {
+	BeforeEach(requireNodeChanges)
+
+	It("keep running while their node is cut off from the API server, and their mirror returns afterwards", Label("SP-MIX-02"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-cutoff")
+		sn := onNode(ctx, workerNames(ctx)[0])
+		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
+		mirror := waitForMirror(ctx, ns, "web", sn.Name)
+		containerID := mirror.Status.ContainerStatuses[0].ContainerID
+
+		nodes, err := listNodes(ctx, clients)
+		Expect(err).NotTo(HaveOccurred())
+		cpIP := internalIP(nodes, controlPlaneName(ctx))
+		rule := []string{"OUTPUT", "-p", "tcp", "-d", cpIP, "--dport", "6443", "-j", "REJECT"}
+		By(fmt.Sprintf("cutting node %s off from the API server at %s:6443", sn.Name, cpIP))
+		_, err = runOn(sn.Node, "iptables", append([]string{"-I"}, rule...)...)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _, _ = runOn(sn.Node, "iptables", append([]string{"-D"}, rule...)...) })
+
+		// With the node cut off its kubelet cannot recreate a deleted mirror: delete it
+		// (forced: a graceful delete waits for the unreachable kubelet), so its return
+		// proves the kubelet reconnected and reconciled.
+		zero := int64(0)
+		Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, mirror.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})).To(Succeed())
+		waitForMirrorGone(ctx, ns, "web", sn.Name)
+		Consistently(ctx, func() (bool, error) { return staticpod.TaskRunning(sn.Node, containerID) }).
+			WithTimeout(15*time.Second).Should(BeTrue(), "static pod container %s on cut-off node %s must keep running", containerID, sn.Name)
+
+		_, err = runOn(sn.Node, "iptables", append([]string{"-D"}, rule...)...)
+		Expect(err).NotTo(HaveOccurred())
+		back := waitForMirror(ctx, ns, "web", sn.Name)
+		Expect(back.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID), "the same container ran through the cut-off")
+	})
+})
