@@ -13,10 +13,10 @@ GINKGO_ARGS ?=
 E2E_ARGS ?=
 export ARTIFACTS KUBERNETES_VERSION
 
-.PHONY: help host node-image workload-image cluster cluster-delete cluster-logs e2e e2e-run e2e-rerun-failed e2e-dry-run test vet
+.PHONY: help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-rerun-failed e2e-dry-run test vet
 
 help: ## list targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 host: ## prepare this machine: Docker engine (installed on Debian if missing), inotify limits
 	@bash scripts/host-prepare.sh
@@ -31,12 +31,14 @@ $(ARTIFACTS):
 	@mkdir -p $@
 
 # The node image: NODE_IMAGE if set, kind's published one if pullable, else built offline.
-cluster: host $(ARTIFACTS) ## create or reuse the default cluster; kubeconfig in $(ARTIFACTS)/kubeconfig
-	@start=$$SECONDS; export TIMINGS_FILE=$(ARTIFACTS)/timings.txt; \
-	img=$$(bash scripts/select-node-image.sh | tail -1); echo "node-image $$((SECONDS-start))" >>$$TIMINGS_FILE; \
-	wl=$$(bash scripts/workload-image.sh | tail -1); \
-	echo "$$img" >$(ARTIFACTS)/node-image; \
-	t=$$SECONDS; NODE_IMAGE=$$img WORKLOAD_IMAGE=$$wl go run ./scripts/cluster up; echo "cluster-up $$((SECONDS-t))" >>$$TIMINGS_FILE
+images: host $(ARTIFACTS) ## choose or build the node image and build the workload image
+	@start=$$SECONDS; img=$$(TIMINGS_FILE=$(ARTIFACTS)/timings.txt bash scripts/select-node-image.sh | tail -1); \
+	echo "node-image $$((SECONDS-start))" >>$(ARTIFACTS)/timings.txt; echo "$$img" >$(ARTIFACTS)/node-image; \
+	bash scripts/workload-image.sh | tail -1 >$(ARTIFACTS)/workload-image; echo "node image: $$img"
+
+cluster: images ## create or reuse the default cluster; kubeconfig in $(ARTIFACTS)/kubeconfig
+	@t=$$SECONDS; NODE_IMAGE=$$(cat $(ARTIFACTS)/node-image) WORKLOAD_IMAGE=$$(cat $(ARTIFACTS)/workload-image) \
+	go run ./scripts/cluster up; echo "cluster-up $$((SECONDS-t))" >>$(ARTIFACTS)/timings.txt
 
 cluster-delete: ## delete the cluster
 	@go run ./scripts/cluster down
@@ -44,16 +46,23 @@ cluster-delete: ## delete the cluster
 cluster-logs: ## kind export logs into $(ARTIFACTS)/kind-logs
 	@go run ./scripts/cluster logs
 
-e2e: cluster ## the main job: host, node image, cluster, every spec, reports in $(ARTIFACTS)
+# The suite creates the cluster (or reuses a healthy one, e.g. from `make cluster`),
+# and deletes a cluster it created unless E2E_KEEP_CLUSTER=true.
+e2e: images ## the main job: host, node image, cluster, every spec, reports in $(ARTIFACTS)
 	@$(MAKE) --no-print-directory e2e-run
 
-# Runs the suite against the cluster `make cluster` made (the suite reuses a healthy one).
+# Ginkgo's merged JSON is the complete record of a parallel run: the report is
+# rendered from it after Ginkgo exits, and the exit code stays Ginkgo's.
 e2e-run: $(ARTIFACTS)
-	@: >$(ARTIFACTS)/progress.log; (tail -n0 -s 0.5 --pid=$$$$ -F $(ARTIFACTS)/progress.log 2>/dev/null | sed -u "s/^/\n/") & \
-	NODE_IMAGE=$$(cat $(ARTIFACTS)/node-image 2>/dev/null) WORKLOAD_IMAGE=$$(bash scripts/workload-image.sh | tail -1) \
+	@set +e; : >$(ARTIFACTS)/progress.log; \
+	(tail -n0 -s 0.5 --pid=$$$$ -F $(ARTIFACTS)/progress.log 2>/dev/null | sed -u "s/^/\n/") & \
+	NODE_IMAGE=$$(cat $(ARTIFACTS)/node-image 2>/dev/null) WORKLOAD_IMAGE=$$(cat $(ARTIFACTS)/workload-image 2>/dev/null || bash scripts/workload-image.sh | tail -1) \
 	go tool ginkgo -r --procs=$(PROCS) --timeout=$(GINKGO_TIMEOUT) --label-filter='$(LABEL_FILTER)' \
 	  --output-interceptor-mode=none --poll-progress-after=3m --show-node-events \
-	  --json-report=ginkgo-report.json --output-dir=$(ARTIFACTS) $(GINKGO_ARGS) ./suites/e2e -- $(E2E_ARGS) 2>&1 | tee $(ARTIFACTS)/e2e.log
+	  --json-report=ginkgo-report.json --output-dir=$(ARTIFACTS) $(GINKGO_ARGS) ./suites/e2e -- $(E2E_ARGS) 2>&1 | tee $(ARTIFACTS)/e2e.log; \
+	rc=$${PIPESTATUS[0]}; \
+	if [ -s $(ARTIFACTS)/ginkgo-report.json ]; then go run ./scripts/report render $(ARTIFACTS) | sed 's/^/Report: /'; fi; \
+	exit $$rc
 
 e2e-rerun-failed: ## re-run only the specs that failed in $(ARTIFACTS)/report.json
 	@filter=$$(go run ./scripts/report failed-filter $(ARTIFACTS)/report.json); \

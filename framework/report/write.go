@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	texttemplate "text/template"
 
@@ -85,4 +86,21 @@ func Load(path string) (Report, error) {
 		return r, err
 	}
 	return r, json.Unmarshal(data, &r)
+}
+
+// ReadTimings reads the "label seconds" lines the Makefile appends during setup.
+func ReadTimings(path string) map[string]float64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			if v, err := strconv.ParseFloat(f[1], 64); err == nil {
+				out[f[0]] = v
+			}
+		}
+	}
+	return out
 }

@@ -1,8 +1,12 @@
 // Command report works with a finished run's report.json.
 //
 //	report failed-filter <report.json>   print a Ginkgo label filter selecting the failed specs
-//	report render <artifacts-dir>        rebuild report.html, summary.md and junit_01.xml from
-//	                                      ginkgo-report.json and environment.json in that folder
+//	report render <artifacts-dir>        (re)build report.json, report.html, summary.md and
+//	                                      junit_01.xml from ginkgo-report.json, environment.json
+//	                                      and timings.txt in that folder. `make e2e` runs it after
+//	                                      Ginkgo: the CLI's merged JSON is the complete record of a
+//	                                      parallel run (the in-suite report can lack entries that
+//	                                      other processes recorded).
 package main
 
 import (
@@ -46,7 +50,7 @@ func main() {
 		if !json.Valid(env) {
 			env = nil
 		}
-		r := report.Build(reports[0], requirements.All(), env, nil)
+		r := report.Build(reports[0], requirements.All(), env, report.ReadTimings(filepath.Join(dir, "timings.txt")))
 		if err := report.WriteAll(dir, r, reports[0]); err != nil {
 			fail(err.Error())
 		}

@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -42,7 +40,7 @@ var _ = ReportAfterSuite("certification report", func(r Report) {
 	if !json.Valid(env) {
 		env = nil
 	}
-	rep := report.Build(r, requirements.All(), env, readTimings(filepath.Join(cfg.Artifacts, "timings.txt")))
+	rep := report.Build(r, requirements.All(), env, report.ReadTimings(filepath.Join(cfg.Artifacts, "timings.txt")))
 	if err := report.WriteAll(cfg.Artifacts, rep, r); err != nil {
 		fmt.Fprintf(os.Stderr, "writing the report: %v\n", err)
 		return
@@ -50,26 +48,6 @@ var _ = ReportAfterSuite("certification report", func(r Report) {
 	fmt.Printf("\nReport: %s (%s) — %d passed, %d failed, %d skipped\n",
 		filepath.Join(cfg.Artifacts, "report.html"), rep.Verdict, rep.Totals.Passed, rep.Totals.Failed, rep.Totals.Skipped)
 })
-
-// readTimings reads "label seconds" lines the Makefile appends during setup.
-func readTimings(path string) map[string]float64 {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 2 {
-			if v, err := strconv.ParseFloat(fields[1], 64); err == nil {
-				out[fields[0]] = v
-			}
-		}
-	}
-	return out
-}
 
 func printDryRun(r Report) {
 	fmt.Println("\nSpecs that would run, with the requirement each proves:")

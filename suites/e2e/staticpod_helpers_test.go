@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -12,6 +13,7 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/diagnostics"
 	"github.com/dsconform/dsconform/framework/kindcluster"
 	"github.com/dsconform/dsconform/framework/staticpod"
@@ -113,4 +115,17 @@ func expectMirrorValid(p *corev1.Pod, nodeName string) {
 
 func runOn(n nodes.Node, name string, args ...string) (string, error) {
 	return kindcluster.Run(n, nil, name, args...)
+}
+
+// startStaticPod writes a "web" static pod manifest on the first worker, in a new
+// namespace, and waits for its mirror pod to run.
+func startStaticPod(ctx context.Context, nsBase string) (string, staticNode, *corev1.Pod) {
+	GinkgoHelper()
+	ns := newNamespace(ctx, nsBase)
+	sn := onNode(ctx, workerNames(ctx)[0])
+	written := time.Now()
+	staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
+	mirror := waitForMirror(ctx, ns, "web", sn.Name)
+	framework.RecordLatency("manifest written → mirror pod Running", sn.Name, time.Since(written))
+	return ns, sn, mirror
 }

@@ -19,10 +19,7 @@ var _ = Describe("[sig-node] Mirror pods are read-only reflections", Label("stat
 	// the mirror's spec: the container is not restarted and keeps the file's image,
 	// and the kubelet does not revert the mirror's spec either.
 	It("accept an API update of their spec that the kubelet ignores: the static pod keeps running from its file", Label("SP-MIRROR-03"), func(ctx SpecContext) {
-		ns := newNamespace(ctx, "sp-mirror-upd")
-		sn := onNode(ctx, workerNames(ctx)[0])
-		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
-		orig := waitForMirror(ctx, ns, "web", sn.Name)
+		ns, sn, orig := startStaticPod(ctx, "sp-mirror-upd")
 		containerID := orig.Status.ContainerStatuses[0].ContainerID
 
 		const other = "localhost/dsconform/not-the-file-image:1"
@@ -68,10 +65,7 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 	BeforeEach(requireNodeChanges)
 
 	It("keep running while their node is cut off from the API server, and their mirror returns afterwards", Label("SP-MIX-02"), func(ctx SpecContext) {
-		ns := newNamespace(ctx, "sp-cutoff")
-		sn := onNode(ctx, workerNames(ctx)[0])
-		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
-		mirror := waitForMirror(ctx, ns, "web", sn.Name)
+		ns, sn, mirror := startStaticPod(ctx, "sp-cutoff")
 		containerID := mirror.Status.ContainerStatuses[0].ContainerID
 
 		nodes, err := listNodes(ctx, clients)

@@ -82,17 +82,12 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 
 var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-access"), func() {
 	It("carry the config annotations and exactly one owner reference: their Node", Label("SP-MIRROR-01"), func(ctx SpecContext) {
-		ns := newNamespace(ctx, "sp-mirror")
-		sn := onNode(ctx, workerNames(ctx)[0])
-		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
-		expectMirrorValid(waitForMirror(ctx, ns, "web", sn.Name), sn.Name)
+		_, sn, mirror := startStaticPod(ctx, "sp-mirror")
+		expectMirrorValid(mirror, sn.Name)
 	})
 
 	It("are recreated by the kubelet when deleted through the API, without restarting the static pod", Label("SP-MIRROR-02"), func(ctx SpecContext) {
-		ns := newNamespace(ctx, "sp-mirror-del")
-		sn := onNode(ctx, workerNames(ctx)[0])
-		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
-		orig := waitForMirror(ctx, ns, "web", sn.Name)
+		ns, sn, orig := startStaticPod(ctx, "sp-mirror-del")
 		containerID := orig.Status.ContainerStatuses[0].ContainerID
 
 		zero := int64(0)
@@ -121,10 +116,7 @@ var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-ac
 
 var _ = Describe("[sig-node] The manifest directory takes only pods", Label("staticpod", "node-access"), func() {
 	It("creates nothing from a Deployment, a DaemonSet or a malformed file, and keeps other static pods running", Label("SP-ONLY-01"), func(ctx SpecContext) {
-		ns := newNamespace(ctx, "sp-onlypods")
-		sn := onNode(ctx, workerNames(ctx)[0])
-		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
-		before := waitForMirror(ctx, ns, "web", sn.Name)
+		ns, sn, before := startStaticPod(ctx, "sp-onlypods")
 
 		deploy := "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: not-a-pod\n  namespace: " + ns +
 			"\nspec:\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      containers:\n      - name: c\n        image: " + cfg.WorkloadImage + "\n"
