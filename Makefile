@@ -54,6 +54,7 @@ e2e: images ## the main job: host, node image, cluster, every spec, reports in $
 # Ginkgo's merged JSON is the complete record of a parallel run: the report is
 # rendered from it after Ginkgo exits, and the exit code stays Ginkgo's.
 e2e-run: $(ARTIFACTS)
+	@go run ./scripts/cluster check
 	@set +e; : >$(ARTIFACTS)/progress.log; \
 	(tail -n0 -s 0.5 --pid=$$$$ -F $(ARTIFACTS)/progress.log 2>/dev/null | sed -u "s/^/\n/") & \
 	NODE_IMAGE=$$(cat $(ARTIFACTS)/node-image 2>/dev/null) WORKLOAD_IMAGE=$$(cat $(ARTIFACTS)/workload-image 2>/dev/null || bash scripts/workload-image.sh | tail -1) \

@@ -8,7 +8,10 @@ import (
 	"time"
 )
 
-const cleanupTimeout = 2 * time.Minute
+const (
+	cleanupTimeout   = 2 * time.Minute
+	defaultSATimeout = 30 * time.Second
+)
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 

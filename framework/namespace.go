@@ -32,5 +32,12 @@ func CreateNamespace(ctx context.Context, c kubernetes.Interface, base string) *
 			Fail(fmt.Sprintf("deleting namespace %s: %v", created.Name, err))
 		}
 	}, NodeTimeout(cleanupTimeout))
+	// Pods are refused until the service account controller has made "default";
+	// waiting here keeps specs from racing it.
+	Eventually(ctx, func() error {
+		_, err := c.CoreV1().ServiceAccounts(created.Name).Get(ctx, "default", metav1.GetOptions{})
+		return err
+	}).WithTimeout(defaultSATimeout).Should(Succeed(),
+		"namespace %s never got its default service account (is kube-controller-manager running?)", created.Name)
 	return created
 }

@@ -5,6 +5,8 @@
 //	                write the kubeconfig to $ARTIFACTS/kubeconfig
 //	cluster down    delete it
 //	cluster logs    kind export logs into $ARTIFACTS/kind-logs
+//	cluster check   validate the settings before a run: one line saying what is wrong
+//	                and how to fix it (kind config, kubeconfig and its API server, Docker)
 package main
 
 import (
@@ -53,6 +55,10 @@ func main() {
 			what = "created"
 		}
 		fmt.Printf("cluster %s %s in %.0fs; kubeconfig: %s\n", cfg.ClusterName, what, time.Since(start).Seconds(), cfg.KubeconfigPath())
+	case "check":
+		if err := check(cfg); err != nil {
+			fail(err.Error())
+		}
 	case "down":
 		if err := c.Delete(""); err != nil {
 			fail(err.Error())
@@ -72,4 +78,18 @@ func main() {
 func fail(msg string) {
 	fmt.Fprintln(os.Stderr, "error:", msg)
 	os.Exit(1)
+}
+
+func check(cfg *framework.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.UseExistingCluster {
+		_, err := framework.NewClients(cfg.Kubeconfig)
+		return err
+	}
+	if _, err := kindcluster.ParseConfig(cfg.KindConfig); err != nil {
+		return err
+	}
+	return kindcluster.CheckDocker()
 }

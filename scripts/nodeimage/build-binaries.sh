@@ -29,7 +29,7 @@ build_kubernetes() {
     for r in $staging; do echo "replace k8s.io/$r => k8s.io/$r $sv"; done; } >"$m/go.mod"
   { echo "package tools"; for cmd in $k8s_cmds; do echo "import _ \"k8s.io/kubernetes/cmd/$cmd\""; done; } >"$m/tools.go"
   (cd "$m" && if ! go mod download k8s.io/kubernetes 2>"$work/dl.err"; then
-     die "Kubernetes $KVER is not a published k8s.io/kubernetes module version ($(tail -1 "$work/dl.err")); pick one from 'go list -m -versions k8s.io/kubernetes' and set KUBERNETES_VERSION"
+     die "Kubernetes $KVER is not a published k8s.io/kubernetes module version ($(tail -1 "$work/dl.err" | sed "s/^[[:space:]]*//")); pick one from 'go list -m -versions k8s.io/kubernetes' and set KUBERNETES_VERSION"
    fi
    go mod tidy >"$work/tidy.log" 2>&1 || die "resolving k8s.io/kubernetes $KVER's dependencies failed: $(tail -1 "$work/tidy.log")"
    local ld="-s -w"
