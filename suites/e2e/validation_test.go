@@ -14,10 +14,9 @@ var _ = Describe("[sig-apps] DaemonSet API validation", Label("daemonset", "vali
 		GinkgoHelper()
 		Expect(err).To(HaveOccurred(), "the API should reject this DaemonSet")
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want reason Invalid (422), got %v: %v", apierrors.ReasonForError(err), err)
-		status, ok := err.(apierrors.APIStatus)
-		Expect(ok).To(BeTrue())
+		Expect(err).To(BeAssignableToTypeOf(&apierrors.StatusError{}), "the API's answer should be a Status: %v", err)
 		var fields []string
-		for _, c := range status.Status().Details.Causes {
+		for _, c := range err.(*apierrors.StatusError).Status().Details.Causes {
 			fields = append(fields, c.Field)
 		}
 		Expect(fields).To(ContainElement(field), "the rejection should name field %s: %v", field, err)
