@@ -130,6 +130,13 @@ func joinConfigFor(conf, fromNode string, in AddWorkerInput, ip, token, cluster 
 	return conf, nil
 }
 
+// StopNode stops a node container, as a machine that loses power: its kubelet
+// stops reporting and the node goes NotReady.
+func (c *Cluster) StopNode(ctx context.Context, name string) error {
+	_, err := docker(ctx, "stop", "--time", "1", name)
+	return err
+}
+
 // RemoveNode deletes a node container (the caller deletes the Node object).
 func (c *Cluster) RemoveNode(ctx context.Context, name string) error {
 	_, err := docker(ctx, "rm", "-f", "-v", name)

@@ -77,6 +77,36 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		expectPlacement(ctx, ds, workers)
 	})
 
+	It("keeps the daemon pod of a node whose machine stops until the Node is deleted, then garbage-collects it", Label("DS-NODE-04"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-nodestop")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		workers := workerNames(ctx)
+		name, _ := addWorker(ctx)
+		expectPlacement(ctx, ds, append(append([]string{}, workers...), name))
+		podOnNew := onePodOn(ctx, ds, name)
+
+		By("stopping node container " + name)
+		Expect(kind.StopNode(ctx, name)).To(Succeed())
+		Eventually(ctx, func(g Gomega) {
+			n, err := clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(kindcluster.NodeReady(n)).To(BeFalse(), "node %s should go NotReady once its container stops", name)
+		}).WithTimeout(timeouts.Long).Should(Succeed())
+		p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, podOnNew.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred(), "the daemon pod of NotReady node %s should still exist", name)
+		Expect(p.DeletionTimestamp).To(BeNil(), "daemon pod %s tolerates not-ready/unreachable and must not be evicted from node %s", p.Name, name)
+
+		By("deleting the Node object " + name)
+		deleted := time.Now()
+		Expect(clients.Kube.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})).To(Succeed())
+		Eventually(ctx, func(g Gomega) {
+			_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, podOnNew.Name, metav1.GetOptions{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "pod %s of deleted node %s should be garbage-collected (get: %v)", podOnNew.Name, name, err)
+		}).WithTimeout(timeouts.Long).Should(Succeed())
+		framework.RecordLatency("node removed → daemon pod garbage-collected", name, time.Since(deleted))
+		expectPlacement(ctx, ds, workers)
+	})
+
 	It("gives a node that joins tainted no daemon pod until the DaemonSet tolerates the taint", Label("DS-NODE-02"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-nodetaint")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))

@@ -75,6 +75,7 @@ var catalogue = []Requirement{
 	req("DS-UPD-05", "updates", "ControllerRevisions and the controller-revision-hash label track template versions; rolling back to a previous template restarts no pod that already runs it.", "https://kubernetes.io/docs/tasks/manage-daemon/rollback-daemon-set/"),
 	req("DS-UPD-06", "updates", "revisionHistoryLimit bounds the number of old ControllerRevisions kept.", apiDoc),
 	req("DS-NODE-01", "node-lifecycle", "As nodes are added to the cluster, Pods are added to them. As nodes are removed from the cluster, those Pods are garbage collected.", dsDoc),
+	req("DS-NODE-04", "node-lifecycle", "A node that stops (NotReady) keeps its daemon pod, which tolerates not-ready and unreachable; once the Node is deleted, the pod is garbage collected.", dsDoc),
 	req("DS-NODE-02", "node-lifecycle", "A node that joins with a NoSchedule taint gets no daemon pod until the DaemonSet tolerates the taint.", taintDoc),
 	req("DS-NODE-03", "node-lifecycle", "Daemon pods tolerate node.kubernetes.io/unreachable:NoExecute without tolerationSeconds, so they are not evicted when a node becomes unreachable, while other pods are evicted after their tolerationSeconds.", dsDoc+"#taints-and-tolerations"),
 	req("SP-MIRROR-03", "mirror-pods", "The pods running on a node are visible on the API server, but cannot be controlled from there: an accepted API update of a mirror pod's spec changes nothing on the node.", staticDoc),
