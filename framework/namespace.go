@@ -13,16 +13,20 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// SuiteLabel marks every object the suite creates, so leaks can be found.
-const SuiteLabel = "dsconform.e2e/suite"
+// SuiteLabel marks every namespace the suite creates; RunLabel says which run
+// created it, so a run checks for its own leaks only.
+const (
+	SuiteLabel = "dsconform.e2e/suite"
+	RunLabel   = "dsconform.e2e/run"
+)
 
-// CreateNamespace creates a namespace for the current spec and registers its
-// deletion (with a fresh context) right away.
-func CreateNamespace(ctx context.Context, c kubernetes.Interface, base string) *corev1.Namespace {
+// CreateNamespace creates a namespace for the current spec, labelled with the
+// run's ID, and registers its deletion (with a fresh context) right away.
+func CreateNamespace(ctx context.Context, c kubernetes.Interface, base, runID string) *corev1.Namespace {
 	GinkgoHelper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		GenerateName: fmt.Sprintf("%s-%d-", strings.ToLower(base), GinkgoParallelProcess()),
-		Labels:       map[string]string{SuiteLabel: "true"},
+		Labels:       map[string]string{SuiteLabel: "true", RunLabel: runID},
 	}}
 	created, err := c.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred(), "creating a namespace for the spec")

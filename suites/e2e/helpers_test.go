@@ -30,7 +30,7 @@ var specNamespaces []string
 // newNamespace creates a namespace for the spec, deleted when it ends.
 func newNamespace(ctx context.Context, base string) string {
 	GinkgoHelper()
-	ns := framework.CreateNamespace(ctx, clients.Kube, base)
+	ns := framework.CreateNamespace(ctx, clients.Kube, base, state.RunID)
 	specNamespaces = append(specNamespaces, ns.Name)
 	return ns.Name
 }
@@ -242,7 +242,7 @@ func checkNothingLeaked(ctx context.Context) {
 	var leaks []string
 	Eventually(ctx, func(g Gomega) {
 		leaks = nil
-		nss, err := clients.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: framework.SuiteLabel})
+		nss, err := clients.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: framework.RunLabel + "=" + state.RunID})
 		g.Expect(err).NotTo(HaveOccurred())
 		for _, ns := range nss.Items {
 			leaks = append(leaks, "namespace "+ns.Name+" ("+string(ns.Status.Phase)+")")

@@ -32,6 +32,7 @@ type suiteState struct {
 	Kubeconfig string `json:"kubeconfig"`
 	Created    bool   `json:"created"`
 	IsKind     bool   `json:"isKind"`
+	RunID      string `json:"runID"` // labels this run's namespaces
 	SetupSecs  float64
 }
 
@@ -65,7 +66,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	}
 	Expect(cfg.Validate()).To(Succeed())
 	start := time.Now()
-	s := suiteState{Kubeconfig: cfg.KubeconfigPath()}
+	s := suiteState{Kubeconfig: cfg.KubeconfigPath(), RunID: fmt.Sprintf("%d", start.Unix())}
 	if !cfg.UseExistingCluster {
 		kind = kindcluster.New(cfg.ClusterName, nil)
 		created, err := kind.Up(ctx, kindcluster.UpInput{ConfigPath: cfg.KindConfig, NodeImage: cfg.NodeImage,
