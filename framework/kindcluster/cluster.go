@@ -136,18 +136,7 @@ func (c *Cluster) healthy(ctx context.Context, kubeconfig string, wantNodes int)
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		err = nodesReady(ctx, cs, wantNodes)
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Second):
-		}
-	}
+	return waitFor(ctx, 2*time.Minute, 2*time.Second, func() error { return nodesReady(ctx, cs, wantNodes) })
 }
 
 func nodesReady(ctx context.Context, cs kubernetes.Interface, want int) error {

@@ -61,7 +61,7 @@ func (c *Cluster) AddWorker(ctx context.Context, in AddWorkerInput) (err error) 
 	if err != nil {
 		return err
 	}
-	if err := waitFor(ctx, 60*time.Second, func() error {
+	if err := waitFor(ctx, 60*time.Second, time.Second, func() error {
 		_, err := Run(n, nil, "systemctl", "is-active", "--quiet", "containerd")
 		return err
 	}); err != nil {
@@ -151,7 +151,9 @@ func docker(ctx context.Context, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-func waitFor(ctx context.Context, limit time.Duration, f func() error) error {
+// waitFor polls f every interval until it succeeds or limit passes, returning its
+// last error. (Plain polling: these run from the cluster CLI too, outside Ginkgo.)
+func waitFor(ctx context.Context, limit, interval time.Duration, f func() error) error {
 	deadline := time.Now().Add(limit)
 	for {
 		err := f()
@@ -161,7 +163,7 @@ func waitFor(ctx context.Context, limit time.Duration, f func() error) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Second):
+		case <-time.After(interval):
 		}
 	}
 }

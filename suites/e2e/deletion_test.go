@@ -104,8 +104,8 @@ var _ = Describe("[sig-apps] DaemonSet deletion", Label("daemonset", "deletion")
 			made = append(made, created.UID)
 		}
 		Eventually(ctx, func(g Gomega) {
-			g.Expect(listPodsBySelector(ctx, g, ns, tmpl)).To(HaveLen(2))
-			for _, p := range listPodsBySelector(ctx, g, ns, tmpl) {
+			g.Expect(listPods(ctx, g, ns, tmpl)).To(HaveLen(2))
+			for _, p := range listPods(ctx, g, ns, tmpl) {
 				g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning))
 			}
 		}).Should(Succeed())
@@ -143,10 +143,6 @@ func orphanDelete(ctx SpecContext, ds *appsv1.DaemonSet) {
 
 // listPods lists the live pods matching the DaemonSet's selector, owned or not.
 func listPods(ctx SpecContext, g Gomega, ns string, ds *appsv1.DaemonSet) []corev1.Pod {
-	return listPodsBySelector(ctx, g, ns, ds)
-}
-
-func listPodsBySelector(ctx SpecContext, g Gomega, ns string, ds *appsv1.DaemonSet) []corev1.Pod {
 	sel := labels.SelectorFromSet(ds.Spec.Selector.MatchLabels).String()
 	l, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	g.Expect(err).NotTo(HaveOccurred())

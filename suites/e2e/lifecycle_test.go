@@ -69,11 +69,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 
 		removed := time.Now()
 		removeWorker(ctx, name)
-		Eventually(ctx, func(g Gomega) {
-			_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, podOnNew.Name, metav1.GetOptions{})
-			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "pod %s of removed node %s should be garbage-collected (get: %v)", podOnNew.Name, name, err)
-		}).WithTimeout(timeouts.Long).Should(Succeed())
-		framework.RecordLatency("node removed → daemon pod garbage-collected", name, time.Since(removed))
+		expectGarbageCollected(ctx, podOnNew, removed)
 		expectPlacement(ctx, ds, workers)
 	})
 
@@ -99,11 +95,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		By("deleting the Node object " + name)
 		deleted := time.Now()
 		Expect(clients.Kube.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})).To(Succeed())
-		Eventually(ctx, func(g Gomega) {
-			_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, podOnNew.Name, metav1.GetOptions{})
-			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "pod %s of deleted node %s should be garbage-collected (get: %v)", podOnNew.Name, name, err)
-		}).WithTimeout(timeouts.Long).Should(Succeed())
-		framework.RecordLatency("node removed → daemon pod garbage-collected", name, time.Since(deleted))
+		expectGarbageCollected(ctx, podOnNew, deleted)
 		expectPlacement(ctx, ds, workers)
 	})
 
@@ -177,6 +169,17 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		Expect(onePodOn(ctx, ds, target).UID).To(Equal(dsPod.UID), "the daemon pod on %s should have ridden out the outage", target)
 	})
 })
+
+// expectGarbageCollected waits until the pod of a removed node is gone and records
+// how long that took since the node was removed.
+func expectGarbageCollected(ctx context.Context, pod corev1.Pod, removed time.Time) {
+	GinkgoHelper()
+	Eventually(ctx, func(g Gomega) {
+		_, err := clients.Kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "pod %s of removed node %s should be garbage-collected (get: %v)", pod.Name, pod.Spec.NodeName, err)
+	}).WithTimeout(timeouts.Long).Should(Succeed())
+	framework.RecordLatency("node removed → daemon pod garbage-collected", pod.Spec.NodeName, time.Since(removed))
+}
 
 func tolerate(ctx context.Context, ds *appsv1.DaemonSet, t corev1.Toleration) {
 	GinkgoHelper()
