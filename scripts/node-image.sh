@@ -14,17 +14,18 @@ root=$(cd "$here/.." && pwd)
 KVER=${KUBERNETES_VERSION:-$(cat "$here/nodeimage/default-kubernetes-version")}
 REPO=${NODE_IMAGE_REPO:-dsconform/node}
 CACHE=${DSCONFORM_CACHE:-$HOME/.cache/dsconform}
-[[ $KVER =~ ^v1\.[0-9]+\.[0-9]+$ ]] || die "KUBERNETES_VERSION=$KVER is not of the form v1.MINOR.PATCH (e.g. v1.34.4)"
+[[ $KVER =~ ^v1\.[0-9]+\.[0-9]+$ ]] || die "KUBERNETES_VERSION=$KVER is not of the form v1.MINOR.PATCH (e.g. v1.37.2)"
 minor=${KVER#v1.}; minor=${minor%%.*}
-if (( minor != 34 )); then
-  # versions.sh pins etcd/CoreDNS/pause for 1.34; other minors need their own pins.
-  die "KUBERNETES_VERSION=$KVER: the offline build is pinned for v1.34.x (etcd, CoreDNS, pause in scripts/nodeimage/versions.sh); use a v1.34 patch, or add pins for v1.$minor there"
+if [ -z "$(end_of_life "$minor")" ]; then
+  die "KUBERNETES_VERSION=$KVER: 1.$minor is not a release this suite knows (known: $(known_minors)); use one of those, or add 1.$minor with its end-of-life date to framework/releases/releases.txt"
 fi
 docker_engine_ok || die "no Docker engine is reachable; run 'make host' first"
 
 # The tag carries a hash of every input, so a changed script or pin rebuilds.
 inputs_hash=$( (cd "$root" && cat scripts/node-image.sh scripts/lib/common.sh scripts/nodeimage/*.sh scripts/nodeimage/*.yaml \
   scripts/nodeimage/*/*.go go.sum; echo "$KVER") | sha256sum | cut -c1-10)
+# The runtime build is shared by every Kubernetes version: keyed by its own script and pins only.
+runtime_hash=$( (cd "$root" && cat scripts/nodeimage/build-runtime.sh; grep -E '^(CONTAINERD|RUNC|CRICTL)_VERSION=' scripts/nodeimage/versions.sh) | sha256sum | cut -c1-10)
 TAG="$REPO:$KVER-$inputs_hash"
 if docker image inspect "$TAG" >/dev/null 2>&1; then
   log "node image $TAG is cached"
@@ -43,7 +44,12 @@ trap cleanup EXIT
 # 1. Debian root file system (cached as its own image).
 rootfs_tag=$(bash "$here/nodeimage/rootfs.sh" | tail -1)
 
-# 2. Binaries from Go modules.
+# 2. Binaries from Go modules: the runtime (once for every version), then Kubernetes.
+runtime="$CACHE/runtime-$runtime_hash"
+if [ ! -x "$runtime/crictl" ]; then
+  timed build-runtime bash "$here/nodeimage/build-runtime.sh" "$runtime.partial"
+  rm -rf "$runtime"; mv "$runtime.partial" "$runtime"
+fi
 bin="$CACHE/bin-$KVER"
 timed build-binaries bash "$here/nodeimage/build-binaries.sh" "$KVER" "$bin"
 
@@ -58,8 +64,12 @@ single_binary_image() {
   [ -n "$entry" ] && changes+=(-c "ENTRYPOINT [\"/usr/local/bin/$entry\"]")
   tar -C "$d" -c . | docker import "${changes[@]}" - "$ref" >/dev/null
 }
-mapfile -t kubeadm_images < <("$bin/kubeadm" config images list --kubernetes-version "$KVER" 2>/dev/null)
-[ ${#kubeadm_images[@]} -gt 0 ] || die "kubeadm config images list failed for $KVER"
+mapfile -t kubeadm_images <"$bin/images.txt"
+[ ${#kubeadm_images[@]} -gt 0 ] || die "kubeadm's image list for $KVER is empty ($bin/images.txt)"
+# pause: kubeadm's tag, and the sandbox image kind's containerd config names.
+kind_dir=$(cd "$root" && go list -m -f '{{.Dir}}' sigs.k8s.io/kind 2>/dev/null) || die "cannot find the sigs.k8s.io/kind module; run 'go mod download' in $root"
+base="$kind_dir/images/base/files"
+pause_tags=$( { grep -E '/pause:' "$bin/images.txt"; grep -E '^\s*sandbox_image\s*=' "$base/etc/containerd/config.toml" | tr -d '" '; } | sed 's/.*://' | sort -u | tr '\n' ' ')
 images=()
 for ref in "${kubeadm_images[@]}"; do
   name=${ref##*/}; name=${name%%:*}
@@ -79,26 +89,26 @@ for ref in "${kubeadm_images[@]}"; do
   esac
   [ "$name" = pause ] || images+=("$ref")
 done
-for t in $PAUSE_TAGS; do single_binary_image "registry.k8s.io/pause:$t" "$bin/pause" pause; images+=("registry.k8s.io/pause:$t"); done
+for t in $pause_tags; do single_binary_image "registry.k8s.io/pause:$t" "$bin/pause" pause; images+=("registry.k8s.io/pause:$t"); done
 single_binary_image localhost/dsconform/podnet:v1 "$bin/podnet"; images+=(localhost/dsconform/podnet:v1)
 docker save "${images[@]}" -o "$tmp/images.tar"
 
 # 4. The node: kind's base files on the Debian root, Kubernetes binaries, preloaded images.
-kind_dir=$(cd "$root" && go list -m -f '{{.Dir}}' sigs.k8s.io/kind 2>/dev/null) || die "cannot find the sigs.k8s.io/kind module; run 'go mod download' in $root"
-base="$kind_dir/images/base/files"
 build_ctr=$(docker run -d --privileged --entrypoint /bin/sleep "$rootfs_tag" infinity)
 in_node() { docker exec "$build_ctr" bash -ec "$1"; }
 docker cp "$base/." "$build_ctr:/"
 docker exec "$build_ctr" mkdir -p /opt/cni/bin /kind/manifests /etc/kubernetes/manifests
 for b in kubelet kubeadm kubectl; do docker cp "$bin/$b" "$build_ctr:/usr/bin/$b"; done
+# The runtime where kind's units and scripts expect it.
+for b in containerd ctr containerd-shim-runc-v2 crictl; do docker cp "$runtime/$b" "$build_ctr:/usr/local/bin/$b"; done
+docker exec "$build_ctr" mkdir -p /usr/local/sbin
+docker cp "$runtime/runc" "$build_ctr:/usr/local/sbin/runc"
 for p in "$bin"/cni/*; do docker cp "$p" "$build_ctr:/opt/cni/bin/"; done
 docker cp "$here/nodeimage/podnet.yaml" "$build_ctr:/kind/manifests/default-cni.yaml"
 in_node "
   chmod -R a+rX /kind /etc/containerd /etc/systemd/system /etc/default /etc/sysctl.d /opt/cni
   chmod 0755 /usr/local/bin/* /kind/bin/* /usr/bin/kubelet /usr/bin/kubeadm /usr/bin/kubectl
-  # kind's units and scripts expect the runtime under /usr/local.
-  ln -sf /usr/bin/containerd /usr/bin/ctr /usr/bin/containerd-shim-runc-v2 /usr/local/bin/
-  mkdir -p /usr/local/sbin && ln -sf /usr/sbin/runc /usr/local/sbin/runc
+  chmod 0755 /usr/local/sbin/runc
   # Without CAP_SYS_RESOURCE runc cannot lower a sandbox's oom_score_adj; restricting it is harmless elsewhere.
   sed -i 's/^\(\s*restrict_oom_score_adj\s*=\s*\).*/\1true/' /etc/containerd/config.toml
   ctr oci spec | jq '.hooks.createContainer[.hooks.createContainer|length] |= . + {\"path\": \"/kind/bin/mount-product-files.sh\"}' \
@@ -111,6 +121,10 @@ in_node "
   systemctl mask systemd-binfmt.service >/dev/null 2>&1
   echo $KVER >/kind/version
 "
+# What the report and the operator read to know the node's runtime.
+printf 'containerd %s\nrunc %s\ncrictl %s\n' "$("$runtime/containerd" --version | cut -d' ' -f3)" \
+  "$("$runtime/runc" --version | head -1 | cut -d' ' -f3)" "$("$runtime/crictl" --version | cut -d' ' -f3)" >"$tmp/runtime-versions"
+docker cp "$tmp/runtime-versions" "$build_ctr:/kind/runtime-versions"
 grep -q 'restrict_oom_score_adj = true' <(docker exec "$build_ctr" cat /etc/containerd/config.toml) \
   || die "could not set restrict_oom_score_adj in kind's containerd config (kind's base files changed?)"
 

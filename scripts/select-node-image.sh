@@ -17,9 +17,12 @@ if [ -n "${NODE_IMAGE:-}" ]; then
     || die "NODE_IMAGE=$NODE_IMAGE is not a local image and cannot be pulled ($(tail -1 /tmp/dsconform-pull.log)); unset NODE_IMAGE to build one offline"
   echo "$NODE_IMAGE"; exit 0
 fi
-published="kindest/node:$KVER"
-if docker image inspect "$published" >/dev/null 2>&1; then echo "$published"; exit 0; fi
-if [ -z "${OFFLINE:-}" ]; then
+# kind's published image only for the exact patch asked for (framework/releases decides).
+published=$(cd "$here/.." && go run ./scripts/cluster kind-image "$KVER" 2>/tmp/dsconform-kind-image.log) || true
+if [ -z "$published" ]; then
+  log "$(tail -1 /tmp/dsconform-kind-image.log)"
+elif docker image inspect "$published" >/dev/null 2>&1; then echo "$published"; exit 0
+elif [ -z "${OFFLINE:-}" ]; then
   if try_pull "$published"; then log "pulled kind's published $published"; echo "$published"; exit 0; fi
   log "cannot pull $published ($(tail -1 /tmp/dsconform-pull.log)); building the node image offline"
 fi

@@ -92,22 +92,41 @@ func (c *Cluster) Up(ctx context.Context, in UpInput) (created bool, err error) 
 	if err := os.MkdirAll(filepath.Dir(in.KubeconfigPath), 0o755); err != nil {
 		return false, err
 	}
+	cgroupVersion, err := DockerCgroupVersion()
+	if err != nil {
+		return false, err
+	}
+	KubeletOnCgroupV1(cfg, cgroupVersion)
+	want, err := identityOf(in.ConfigPath, cfg, in.NodeImage)
+	if err != nil {
+		return false, err
+	}
 	exists, err := c.Exists()
 	if err != nil {
 		return false, err
 	}
 	if exists {
-		if err := c.healthy(ctx, in.KubeconfigPath, len(cfg.Nodes)); err == nil {
-			return false, nil
-		} else {
+		got, err := c.identity(ctx, in.KubeconfigPath)
+		switch {
+		case err != nil:
 			fmt.Fprintf(os.Stderr, "kind cluster %s exists but is not usable (%v): recreating it\n", c.Name, err)
+		case got == nil:
+			return false, fmt.Errorf("kind cluster %s exists but was not created by this suite, so it is not replaced: delete it ('kind delete cluster --name %s') or run against it with E2E_USE_EXISTING_CLUSTER=true", c.Name, c.Name)
+		case !got.Equal(want):
+			fmt.Fprintf(os.Stderr, "kind cluster %s was created with %s; this run asks for %s: recreating it\n", c.Name, got.Differs(want), want.Differs(*got))
+		default:
+			if err := c.healthy(ctx, in.KubeconfigPath, len(cfg.Nodes)); err == nil {
+				return false, nil
+			} else {
+				fmt.Fprintf(os.Stderr, "kind cluster %s exists but is not usable (%v): recreating it\n", c.Name, err)
+			}
 		}
 		if err := c.Delete(""); err != nil {
 			return false, err
 		}
 	}
 	opts := []cluster.CreateOption{
-		cluster.CreateWithConfigFile(in.ConfigPath),
+		cluster.CreateWithV1Alpha4Config(cfg),
 		cluster.CreateWithKubeconfigPath(in.KubeconfigPath),
 		cluster.CreateWithWaitForReady(in.WaitForReady),
 		cluster.CreateWithDisplayUsage(false),
@@ -120,23 +139,66 @@ func (c *Cluster) Up(ctx context.Context, in UpInput) (created bool, err error) 
 		_ = c.Delete(in.KubeconfigPath)
 		return false, fmt.Errorf("creating kind cluster %s failed and was deleted: %s", c.Name, describe(err))
 	}
-	return true, c.healthy(ctx, in.KubeconfigPath, len(cfg.Nodes))
+	if err := c.healthy(ctx, in.KubeconfigPath, len(cfg.Nodes)); err != nil {
+		return true, err
+	}
+	return true, c.recordIdentity(ctx, in.KubeconfigPath, want)
 }
 
-// healthy writes the cluster's kubeconfig and checks every node is Ready.
-func (c *Cluster) healthy(ctx context.Context, kubeconfig string, wantNodes int) error {
+// client writes the cluster's kubeconfig and returns a client for it.
+func (c *Cluster) client(kubeconfig string) (kubernetes.Interface, error) {
 	if err := c.provider.ExportKubeConfig(c.Name, kubeconfig, false); err != nil {
-		return fmt.Errorf("exporting kubeconfig: %w", err)
+		return nil, fmt.Errorf("exporting kubeconfig: %w", err)
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	return kubernetes.NewForConfig(cfg)
+}
+
+// healthy checks every node is Ready and kube-system's workloads are available:
+// the cluster is ready for specs, not only for kubectl.
+func (c *Cluster) healthy(ctx context.Context, kubeconfig string, wantNodes int) error {
+	cs, err := c.client(kubeconfig)
 	if err != nil {
 		return err
 	}
-	return waitFor(ctx, 2*time.Minute, 2*time.Second, func() error { return nodesReady(ctx, cs, wantNodes) })
+	return waitFor(ctx, 3*time.Minute, 2*time.Second, func() error {
+		if err := nodesReady(ctx, cs, wantNodes); err != nil {
+			return err
+		}
+		return systemWorkloadsAvailable(ctx, cs)
+	})
+}
+
+// systemWorkloadsAvailable: every kube-system DaemonSet has a ready pod on each
+// node it wants, and every Deployment has all its replicas available.
+func systemWorkloadsAvailable(ctx context.Context, cs kubernetes.Interface) error {
+	dss, err := cs.AppsV1().DaemonSets(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, ds := range dss.Items {
+		st := ds.Status
+		if ds.Generation != st.ObservedGeneration || st.NumberReady != st.DesiredNumberScheduled || st.UpdatedNumberScheduled != st.DesiredNumberScheduled {
+			return fmt.Errorf("DaemonSet kube-system/%s: %d of %d pods ready", ds.Name, st.NumberReady, st.DesiredNumberScheduled)
+		}
+	}
+	deps, err := cs.AppsV1().Deployments(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, d := range deps.Items {
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		if d.Status.AvailableReplicas < want {
+			return fmt.Errorf("Deployment kube-system/%s: %d of %d replicas available", d.Name, d.Status.AvailableReplicas, want)
+		}
+	}
+	return nil
 }
 
 func nodesReady(ctx context.Context, cs kubernetes.Interface, want int) error {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"strings"
 	"time"
 
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
+	"sigs.k8s.io/yaml"
 )
 
 // AddWorkerInput names what AddWorker needs.
@@ -92,42 +92,91 @@ func (c *Cluster) AddWorker(ctx context.Context, in AddWorkerInput) (err error) 
 	return nil
 }
 
-var (
-	tokenLine   = regexp.MustCompile(`(?m)^(\s*-?\s*token:\s*).*$`)
-	nodeIPLine  = regexp.MustCompile(`(?m)^(\s*node-ip:\s*).*$`)
-	labelsLine  = regexp.MustCompile(`(?m)^(\s*node-labels:\s*).*$`)
-	advertise   = regexp.MustCompile(`(?m)^(\s*advertiseAddress:\s*).*$`)
-	joinSection = regexp.MustCompile(`(?m)^kind: JoinConfiguration$`)
-)
-
 // joinConfigFor rewrites an existing worker's kind kubeadm config for a new node:
 // its IP, provider ID, a fresh token, and the labels and taints it joins with.
+// It understands kubeadm v1beta3 (kubeletExtraArgs a map, kind for <= 1.35) and
+// v1beta4 (a list of {name, value}, kind for >= 1.36). Documents other than the
+// JoinConfiguration are kept as they are, the KubeletConfiguration included
+// (failCgroupV1 and the rest carry over).
 func joinConfigFor(conf, fromNode string, in AddWorkerInput, ip, token, cluster string) (string, error) {
-	if !joinSection.MatchString(conf) {
+	docs := strings.Split(conf, "\n---\n")
+	found := false
+	for i, doc := range docs {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			return "", fmt.Errorf("the kubeadm config of %s does not parse: %w", fromNode, err)
+		}
+		if obj["kind"] != "JoinConfiguration" {
+			continue
+		}
+		found = true
+		if err := rewriteJoin(obj, in, ip, token, "kind://docker/"+cluster+"/"+in.Name); err != nil {
+			return "", fmt.Errorf("the kubeadm config of %s: %w", fromNode, err)
+		}
+		out, err := yaml.Marshal(obj)
+		if err != nil {
+			return "", err
+		}
+		docs[i] = strings.TrimSuffix(string(out), "\n")
+	}
+	if !found {
 		return "", fmt.Errorf("the kubeadm config of %s has no JoinConfiguration", fromNode)
 	}
-	conf = strings.ReplaceAll(conf, "kind://docker/"+cluster+"/"+fromNode, "kind://docker/"+cluster+"/"+in.Name)
-	conf = tokenLine.ReplaceAllString(conf, "${1}"+token)
-	conf = nodeIPLine.ReplaceAllString(conf, "${1}"+ip)
-	conf = advertise.ReplaceAllString(conf, "${1}"+ip)
-	conf = labelsLine.ReplaceAllString(conf, fmt.Sprintf("${1}%q", strings.Join(in.Labels, ",")))
+	return strings.Join(docs, "\n---\n"), nil
+}
+
+func rewriteJoin(obj map[string]any, in AddWorkerInput, ip, token, providerID string) error {
+	disc, _ := obj["discovery"].(map[string]any)
+	bt, _ := disc["bootstrapToken"].(map[string]any)
+	if bt == nil {
+		return fmt.Errorf("JoinConfiguration has no discovery.bootstrapToken")
+	}
+	bt["token"] = token
+	reg, _ := obj["nodeRegistration"].(map[string]any)
+	if reg == nil {
+		return fmt.Errorf("JoinConfiguration has no nodeRegistration")
+	}
+	args := map[string]string{"node-ip": ip, "provider-id": providerID, "node-labels": strings.Join(in.Labels, ",")}
+	switch cur := reg["kubeletExtraArgs"].(type) {
+	case []any: // v1beta4
+		seen := map[string]bool{}
+		for _, e := range cur {
+			arg, _ := e.(map[string]any)
+			name, _ := arg["name"].(string)
+			if v, ok := args[name]; ok {
+				arg["value"], seen[name] = v, true
+			}
+		}
+		for _, name := range []string{"node-ip", "provider-id", "node-labels"} {
+			if !seen[name] {
+				cur = append(cur, map[string]any{"name": name, "value": args[name]})
+			}
+		}
+		reg["kubeletExtraArgs"] = cur
+	case map[string]any: // v1beta3
+		for k, v := range args {
+			cur[k] = v
+		}
+	case nil:
+		reg["kubeletExtraArgs"] = map[string]any{"node-ip": ip, "provider-id": providerID, "node-labels": args["node-labels"]}
+	default:
+		return fmt.Errorf("nodeRegistration.kubeletExtraArgs is a %T, neither v1beta3's map nor v1beta4's list", cur)
+	}
 	if len(in.Taints) > 0 {
 		// kubeadm's taints field replaces the default; the node registers with these.
-		var b strings.Builder
-		b.WriteString("kind: JoinConfiguration\nnodeRegistration:\n  taints:\n")
+		var taints []any
 		for _, t := range in.Taints {
 			kv, effect, ok := strings.Cut(t, ":")
 			if !ok {
-				return "", fmt.Errorf("taint %q is not key=value:Effect", t)
+				return fmt.Errorf("taint %q is not key=value:Effect", t)
 			}
 			key, value, _ := strings.Cut(kv, "=")
-			fmt.Fprintf(&b, "  - key: %q\n    value: %q\n    effect: %s\n", key, value, effect)
+			taints = append(taints, map[string]any{"key": key, "value": value, "effect": effect})
 		}
-		parts := joinSection.Split(conf, 2)
-		rest := strings.Replace(parts[1], "\nnodeRegistration:\n", "\n", 1)
-		conf = parts[0] + b.String() + strings.TrimPrefix(rest, "\n")
+		reg["taints"] = taints
 	}
-	return conf, nil
+	delete(obj, "controlPlane")
+	return nil
 }
 
 // StopNode stops a node container, as a machine that loses power: its kubelet

@@ -8,42 +8,103 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-func TestJoinConfigFor(t *testing.T) {
-	raw, err := os.ReadFile("testdata/worker-kubeadm.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := AddWorkerInput{Name: "dsconform-e2e-1", Taints: []string{"dsconform.e2e/new=yes:NoSchedule"}, Labels: []string{"a=b"}}
-	got, err := joinConfigFor(string(raw), "dsconform-worker", in, "172.18.0.9", "tok123.abcdefabcdefabcd", "dsconform")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"node-ip: 172.18.0.9", "provider-id: kind://docker/dsconform/dsconform-e2e-1", "token: tok123.abcdefabcdefabcd", `node-labels: "a=b"`} {
-		if !strings.Contains(got, want) {
-			t.Errorf("join config lacks %q", want)
+// joinDoc is the part of a JoinConfiguration the rewrite touches, in either API version.
+type joinDoc struct {
+	Kind      string `json:"kind"`
+	Discovery struct {
+		BootstrapToken struct{ Token string } `json:"bootstrapToken"`
+	} `json:"discovery"`
+	NodeRegistration struct {
+		CRISocket        string                                `json:"criSocket"`
+		KubeletExtraArgs any                                   `json:"kubeletExtraArgs"`
+		Taints           []struct{ Key, Value, Effect string } `json:"taints"`
+	} `json:"nodeRegistration"`
+}
+
+// extraArgs flattens v1beta3's map and v1beta4's list of {name, value}.
+func (j joinDoc) extraArgs(t *testing.T) map[string]string {
+	out := map[string]string{}
+	switch a := j.NodeRegistration.KubeletExtraArgs.(type) {
+	case map[string]any:
+		for k, v := range a {
+			out[k] = v.(string)
 		}
-	}
-	if strings.Contains(got, "172.18.0.5") || strings.Contains(got, "abcdef.0123456789abcdef") {
-		t.Error("the template node's IP or token survived")
-	}
-	var join struct {
-		Kind             string `json:"kind"`
-		NodeRegistration struct {
-			CRISocket string `json:"criSocket"`
-			Taints    []struct{ Key, Value, Effect string }
-		} `json:"nodeRegistration"`
-	}
-	for _, doc := range strings.Split(got, "\n---\n") {
-		if strings.Contains(doc, "kind: JoinConfiguration") {
-			if err := yaml.Unmarshal([]byte(doc), &join); err != nil {
-				t.Fatalf("JoinConfiguration does not parse: %v\n%s", err, doc)
+	case []any:
+		for _, e := range a {
+			m := e.(map[string]any)
+			if _, dup := out[m["name"].(string)]; dup {
+				t.Errorf("kubeletExtraArgs names %s twice", m["name"])
 			}
+			out[m["name"].(string)] = m["value"].(string)
 		}
+	default:
+		t.Fatalf("kubeletExtraArgs is a %T", a)
 	}
-	if join.Kind != "JoinConfiguration" || join.NodeRegistration.CRISocket == "" {
-		t.Fatalf("JoinConfiguration lost its nodeRegistration: %+v", join)
+	return out
+}
+
+func TestJoinConfigFor(t *testing.T) {
+	for _, tc := range []struct{ file, apiVersion string }{
+		{"testdata/worker-kubeadm-v1beta3.conf", "kubeadm.k8s.io/v1beta3"},
+		{"testdata/worker-kubeadm-v1beta4.conf", "kubeadm.k8s.io/v1beta4"},
+	} {
+		t.Run(tc.apiVersion, func(t *testing.T) {
+			raw, err := os.ReadFile(tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := AddWorkerInput{Name: "dsconform-e2e-1", Taints: []string{"dsconform.e2e/new=yes:NoSchedule"}, Labels: []string{"a=b", "c=d"}}
+			got, err := joinConfigFor(string(raw), "dsconform-worker", in, "172.18.0.9", "tok123.abcdefabcdefabcd", "dsconform")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var join joinDoc
+			var kubelet string
+			for _, doc := range strings.Split(got, "\n---\n") {
+				switch {
+				case strings.Contains(doc, "kind: JoinConfiguration"):
+					if !strings.Contains(doc, "apiVersion: "+tc.apiVersion) {
+						t.Errorf("JoinConfiguration changed API version:\n%s", doc)
+					}
+					if err := yaml.Unmarshal([]byte(doc), &join); err != nil {
+						t.Fatalf("JoinConfiguration does not parse: %v\n%s", err, doc)
+					}
+					if strings.Contains(doc, "172.18.0.5") || strings.Contains(doc, "dsconform/dsconform-worker") {
+						t.Errorf("the template node's IP or provider ID survived:\n%s", doc)
+					}
+				case strings.Contains(doc, "kind: KubeletConfiguration"):
+					kubelet = doc
+				}
+			}
+			if join.Kind != "JoinConfiguration" || join.NodeRegistration.CRISocket == "" {
+				t.Fatalf("JoinConfiguration lost its nodeRegistration: %+v", join)
+			}
+			if join.Discovery.BootstrapToken.Token != "tok123.abcdefabcdefabcd" {
+				t.Errorf("token = %q", join.Discovery.BootstrapToken.Token)
+			}
+			args := join.extraArgs(t)
+			want := map[string]string{"node-ip": "172.18.0.9", "provider-id": "kind://docker/dsconform/dsconform-e2e-1", "node-labels": "a=b,c=d"}
+			for k, v := range want {
+				if args[k] != v {
+					t.Errorf("kubeletExtraArgs[%s] = %q, want %q", k, args[k], v)
+				}
+			}
+			if len(join.NodeRegistration.Taints) != 1 || join.NodeRegistration.Taints[0].Key != "dsconform.e2e/new" || join.NodeRegistration.Taints[0].Effect != "NoSchedule" {
+				t.Errorf("taints = %+v", join.NodeRegistration.Taints)
+			}
+			if strings.Contains(string(raw), "failCgroupV1") && !strings.Contains(kubelet, "failCgroupV1: false") {
+				t.Errorf("the KubeletConfiguration lost failCgroupV1: false:\n%s", kubelet)
+			}
+		})
 	}
-	if len(join.NodeRegistration.Taints) != 1 || join.NodeRegistration.Taints[0].Key != "dsconform.e2e/new" || join.NodeRegistration.Taints[0].Effect != "NoSchedule" {
-		t.Errorf("taints = %+v", join.NodeRegistration.Taints)
+}
+
+func TestJoinConfigForRejects(t *testing.T) {
+	if _, err := joinConfigFor("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n", "w", AddWorkerInput{}, "", "", "c"); err == nil || !strings.Contains(err.Error(), "no JoinConfiguration") {
+		t.Errorf("config without a JoinConfiguration: err = %v", err)
+	}
+	bad := "kind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    token: x\nnodeRegistration:\n  kubeletExtraArgs: 3\n"
+	if _, err := joinConfigFor(bad, "w", AddWorkerInput{}, "", "", "c"); err == nil || !strings.Contains(err.Error(), "neither") {
+		t.Errorf("kubeletExtraArgs of another type: err = %v", err)
 	}
 }

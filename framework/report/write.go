@@ -36,6 +36,7 @@ var funcs = map[string]any{
 		return m
 	},
 	"split":    strings.Fields,
+	"contains": func(s any, sub string) bool { return strings.Contains(fmt.Sprint(s), sub) },
 	"mdEscape": func(s string) string { return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s) },
 }
 

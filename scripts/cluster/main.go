@@ -5,6 +5,9 @@
 //	                write the kubeconfig to $ARTIFACTS/kubeconfig
 //	cluster down    delete it
 //	cluster logs    kind export logs into $ARTIFACTS/kind-logs
+//	cluster kind-image <version>
+//	                print kind's published node image for a version ("" when kind publishes
+//	                none for that exact patch), the reason on stderr
 //	cluster check   validate the settings before a run: one line saying what is wrong
 //	                and how to fix it (kind config, kubeconfig and its API server, Docker)
 package main
@@ -19,6 +22,7 @@ import (
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/kindcluster"
+	"github.com/dsconform/dsconform/framework/releases"
 )
 
 func main() {
@@ -26,6 +30,12 @@ func main() {
 		fail("usage: cluster up|down|logs [flags]")
 	}
 	verb := os.Args[1]
+	if verb == "kind-image" && len(os.Args) == 3 {
+		choice := releases.PublishedKindImage(os.Args[2])
+		fmt.Fprintln(os.Stderr, choice.Reason)
+		fmt.Println(choice.Image)
+		return
+	}
 	cfg := &framework.Config{}
 	fs := flag.NewFlagSet("cluster "+verb, flag.ExitOnError)
 	if err := cfg.RegisterFlags(fs); err != nil {
@@ -71,7 +81,7 @@ func main() {
 		}
 		fmt.Printf("logs exported to %s\n", dir)
 	default:
-		fail("unknown verb " + verb + ": use up, down or logs")
+		fail("unknown verb " + verb + ": use up, down, logs, check or kind-image <version>")
 	}
 }
 

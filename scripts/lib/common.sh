@@ -37,3 +37,17 @@ need_pkgs() {
     die "apt-get install ${missing[*]} failed (see /tmp/apt-install.log); fix the package sources and run 'make host' again"
   fi
 }
+
+# The release table (framework/releases/releases.txt): minor, end of life, buildable patches, kind image.
+RELEASES_FILE="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/framework/releases/releases.txt"
+release_field() { awk -v m="1.$1" -v f="$2" '$1 == m {print $f}' "$RELEASES_FILE"; }
+
+# buildable_patches <minor>: the patches of 1.<minor> known to build offline.
+buildable_patches() {
+  local p; p=$(release_field "$1" 3)
+  [ -n "$p" ] && echo "${p//,/ }" || echo "none known (known minors: $(known_minors))"
+}
+known_minors() { awk '!/^#/ && NF {printf "%s%s", sep, $1; sep=", "}' "$RELEASES_FILE"; }
+
+# end_of_life <minor>: the end-of-life date of 1.<minor>, or empty when unknown.
+end_of_life() { release_field "$1" 2; }

@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/versions.sh"
 
-PKGS="systemd,systemd-sysv,dbus,containerd,runc,iptables,nftables,iproute2,kmod,mount,util-linux,procps,ca-certificates,conntrack,ethtool,socat,jq,pigz,e2fsprogs,libseccomp2,bash,curl"
+PKGS="systemd,systemd-sysv,dbus,iptables,nftables,iproute2,kmod,mount,util-linux,procps,ca-certificates,conntrack,ethtool,socat,jq,pigz,e2fsprogs,libseccomp2,bash,curl"
 tag="dsconform/rootfs:$DEBIAN_SUITE-$(echo "$PKGS" | sha256sum | cut -c1-10)"
 if docker image inspect "$tag" >/dev/null 2>&1; then echo "$tag"; exit 0; fi
 

@@ -1,7 +1,14 @@
-# Versions of everything the offline node image is built from, per Kubernetes minor.
-# Sourced by the node image scripts. The image tag hashes this file, so a change here rebuilds.
-ETCD_VERSION=3.6.5       # kubeadm 1.34 expects registry.k8s.io/etcd:3.6.5-0
-COREDNS_VERSION=1.12.1   # kubeadm 1.34 expects registry.k8s.io/coredns/coredns:v1.12.1
+# Versions of what the offline node image is built from that do NOT follow from the
+# Kubernetes version. etcd, CoreDNS and pause follow from the built kubeadm
+# (`kubeadm config images list`), the staging modules from k8s.io/kubernetes' own go.mod.
+# Sourced by the node image scripts; the image tags hash this file, so a change here rebuilds.
+
+# The node runtime, as kind v0.33.0's base image ships it (one build serves every Kubernetes version).
+CONTAINERD_VERSION=2.3.7
+RUNC_VERSION=1.4.3
+CRICTL_VERSION=1.36.0
+
 CNI_PLUGINS_VERSION=1.9.1
-PAUSE_TAGS="3.10.1 3.10" # kubeadm's tag, and the sandbox image kind's containerd config names
 DEBIAN_SUITE=bookworm
+# The Kubernetes releases themselves (end of life, buildable patches, kind images) are in
+# framework/releases/releases.txt, read by scripts and the report alike.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/dsconform/dsconform/framework/diagnostics"
 	"github.com/dsconform/dsconform/framework/kindcluster"
 	"github.com/dsconform/dsconform/framework/node"
+	"github.com/dsconform/dsconform/framework/releases"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
 
@@ -163,6 +165,9 @@ func clusterNameOf(ctx context.Context) string {
 type environment struct {
 	Started        time.Time     `json:"started"`
 	ServerVersion  string        `json:"serverVersion"`
+	Release        string        `json:"kubernetesRelease"` // "1.37: supported until 2027-10-28"
+	Runtime        string        `json:"nodeRuntime,omitempty"`
+	Kubelet        string        `json:"kubeletCgroups,omitempty"`
 	NodeImage      string        `json:"nodeImage,omitempty"`
 	KindVersion    string        `json:"kindVersion"`
 	ClusterName    string        `json:"clusterName"`
@@ -182,6 +187,9 @@ type nodeSummary struct {
 	Taints         []string `json:"taints"`
 	KubeletVersion string   `json:"kubeletVersion"`
 	Ready          bool     `json:"ready"`
+	OS             string   `json:"os"`
+	Runtime        string   `json:"containerRuntime"`
+	Crictl         string   `json:"crictl,omitempty"` // what `crictl version` answers on the node
 }
 
 func writeEnvironment(ctx context.Context, c *framework.Clients, s suiteState) error {
@@ -198,7 +206,9 @@ func writeEnvironment(ctx context.Context, c *framework.Clients, s suiteState) e
 		ClusterName: cfg.ClusterName, IsKind: s.IsKind, ClusterCreated: s.Created, SetupSeconds: s.SetupSecs, SuiteCommit: gitCommit(),
 		LabelFilter: suite.LabelFilter, RandomSeed: suite.RandomSeed, ParallelProcs: suite.ParallelTotal}
 	for _, n := range nodes {
-		ns := nodeSummary{Name: n.Name, KubeletVersion: n.Status.NodeInfo.KubeletVersion}
+		info := n.Status.NodeInfo
+		ns := nodeSummary{Name: n.Name, KubeletVersion: info.KubeletVersion, Runtime: info.ContainerRuntimeVersion,
+			OS: fmt.Sprintf("%s, kernel %s", info.OSImage, info.KernelVersion)}
 		for l := range n.Labels {
 			if r, ok := strings.CutPrefix(l, "node-role.kubernetes.io/"); ok {
 				ns.Roles = append(ns.Roles, r)
@@ -213,6 +223,14 @@ func writeEnvironment(ctx context.Context, c *framework.Clients, s suiteState) e
 			}
 		}
 		env.Nodes = append(env.Nodes, ns)
+	}
+	if r, err := releases.Lookup(v.GitVersion); err == nil {
+		env.Release = r.Minor + ": " + r.Status(time.Now())
+	} else {
+		env.Release = err.Error()
+	}
+	if s.IsKind {
+		describeKindNodes(&env)
 	}
 	data, err := json.MarshalIndent(env, "", "  ")
 	if err != nil {
@@ -301,4 +319,34 @@ func leakedOnNodes(ctx context.Context) []string {
 		}
 	}
 	return leaks
+}
+
+// describeKindNodes adds what only the node itself can tell: the runtime's versions,
+// whether crictl answers, and how the kubelet runs on the host's cgroups.
+func describeKindNodes(env *environment) {
+	k := kindcluster.New(env.ClusterName, nil)
+	var cgroups []string
+	for i := range env.Nodes {
+		n, err := k.Node(env.Nodes[i].Name)
+		if err != nil {
+			continue
+		}
+		if out, err := kindcluster.Run(n, nil, "crictl", "version"); err == nil {
+			env.Nodes[i].Crictl = strings.Join(strings.Fields(out), " ")
+		} else {
+			env.Nodes[i].Crictl = "crictl does not answer: " + strings.SplitN(err.Error(), "\n", 2)[0]
+		}
+		if out, err := kindcluster.Run(n, nil, "cat", "/kind/runtime-versions"); err == nil && env.Runtime == "" {
+			env.Runtime = strings.Join(strings.Fields(strings.ReplaceAll(out, "\n", ", ")), " ")
+		}
+		fs, _ := kindcluster.Run(n, nil, "stat", "-fc", "%T", "/sys/fs/cgroup")
+		fail, _ := kindcluster.Run(n, nil, "sh", "-c", "grep -h '^failCgroupV1:' /var/lib/kubelet/config.yaml || echo 'failCgroupV1: (unset)'")
+		version := "cgroup v1"
+		if strings.TrimSpace(fs) == "cgroup2fs" {
+			version = "cgroup v2"
+		}
+		cgroups = append(cgroups, fmt.Sprintf("kubelet running on %s with %s", version, strings.ReplaceAll(strings.TrimSpace(fail), ": ", "=")))
+	}
+	slices.Sort(cgroups)
+	env.Kubelet = strings.Join(slices.Compact(cgroups), "; ")
 }
