@@ -13,7 +13,7 @@ GINKGO_ARGS ?=
 E2E_ARGS ?=
 export ARTIFACTS KUBERNETES_VERSION
 
-.PHONY: help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-rerun-failed e2e-dry-run test vet
+.PHONY: help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-rerun-failed e2e-dry-run test vet
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ e2e-run: $(ARTIFACTS)
 	rc=$${PIPESTATUS[0]}; \
 	if [ -s $(ARTIFACTS)/ginkgo-report.json ]; then go run ./scripts/report render $(ARTIFACTS) | sed 's/^/Report: /'; fi; \
 	exit $$rc
+
+e2e-matrix: host ## the suite on every supported Kubernetes version (VERSIONS="v1.35.8 ..."), one cluster at a time; matrix page in $(ARTIFACTS)/matrix
+	@bash scripts/e2e-matrix.sh
 
 e2e-rerun-failed: ## re-run only the specs that failed in $(ARTIFACTS)/report.json
 	@filter=$$(go run ./scripts/report failed-filter $(ARTIFACTS)/report.json); \

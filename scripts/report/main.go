@@ -1,6 +1,7 @@
 // Command report works with a finished run's report.json.
 //
 //	report failed-filter <report.json>   print a Ginkgo label filter selecting the failed specs
+//	report matrix <matrix-dir>           build matrix.html and matrix.json from <matrix-dir>/<version>/report.json
 //	report render <artifacts-dir>        (re)build report.json, report.html, summary.md and
 //	                                      junit_01.xml from ginkgo-report.json, environment.json
 //	                                      and timings.txt in that folder. `make e2e` runs it after
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/onsi/ginkgo/v2/types"
 
@@ -23,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) != 3 {
-		fail("usage: report failed-filter <report.json> | report render <artifacts-dir>")
+		fail("usage: report failed-filter <report.json> | report render <artifacts-dir> | report matrix <matrix-dir>")
 	}
 	switch os.Args[1] {
 	case "failed-filter":
@@ -36,6 +38,28 @@ func main() {
 			fail(fmt.Sprintf("%s has no failed specs: nothing to re-run", os.Args[2]))
 		}
 		fmt.Println(f)
+	case "matrix":
+		dir := os.Args[2]
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			fail(fmt.Sprintf("cannot read %s (%v): run 'make e2e-matrix' first", dir, err))
+		}
+		runs, paths := map[string]report.Report{}, map[string]string{}
+		for _, e := range entries {
+			if !e.IsDir() || !strings.HasPrefix(e.Name(), "v1.") {
+				continue
+			}
+			r, err := report.Load(filepath.Join(dir, e.Name(), "report.json"))
+			if err == nil {
+				paths[e.Name()] = e.Name() + "/report.html"
+			}
+			runs[e.Name()] = r // a zero Report when the run left none
+		}
+		m := report.BuildMatrix(runs, paths, requirements.All())
+		if err := report.WriteMatrix(dir, m); err != nil {
+			fail(err.Error())
+		}
+		fmt.Printf("%s: %s\n", filepath.Join(dir, "matrix.html"), m.Verdict())
 	case "render":
 		dir := os.Args[2]
 		data, err := os.ReadFile(filepath.Join(dir, "ginkgo-report.json"))

@@ -45,6 +45,8 @@ var catalogue = []Requirement{
 	req("DS-TOL-02", "tolerations", "node.kubernetes.io/network-unavailable:NoSchedule is tolerated only by DaemonSet pods that request host networking.", dsDoc+"#taints-and-tolerations"),
 	req("DS-TOL-03", "tolerations", "Daemon pods tolerate node.kubernetes.io/unschedulable: a cordoned node still gets, and keeps, its daemon pod.", dsDoc+"#taints-and-tolerations"),
 	req("DS-API-01", "api", "DaemonSet status reports desiredNumberScheduled, currentNumberScheduled, numberReady, numberAvailable, updatedNumberScheduled and observedGeneration as a rollout progresses.", apiDoc),
+	req("SP-REF-01", "static-pods", "Static pods cannot refer to other API objects (ServiceAccount, ConfigMap, Secret, …): the kubelet refuses such a manifest, runs nothing from it and creates no mirror pod. Always in 1.37; in 1.34–1.36 behind the default-on PreventStaticPodAPIReferences gate.", staticDoc+"#static-pods"),
+	req("DS-GEN-01", "api", "Pods report status.observedGeneration, the metadata.generation the kubelet last acted on (GA in 1.35, beta and on by default in 1.34); a daemon pod's follows a spec update.", "https://kubernetes.io/docs/concepts/workloads/pods/#pod-generation"),
 	req("DS-API-02", "api", "The DaemonSet status subresource can be read and patched.", apiDoc),
 	req("DS-API-03", "api", "DaemonSets can be listed by label across all namespaces and deleted as a collection.", apiDoc),
 	req("SP-FILE-01", "static-pods", "The kubelet starts a static pod from a manifest file in its staticPodPath directory and creates a mirror pod for it on the API server, named with the node hostname appended with a leading hyphen.", staticDoc),
