@@ -36,7 +36,7 @@ var _ = Describe("[sig-node] Static pods may not reference API objects", Label("
 			name, resource string
 			mutate         func(*corev1.Pod)
 		}{
-			{"with-configmap", "configmaps (via configmap volumes)", func(p *corev1.Pod) {
+			{"with-configmap", "configmaps", func(p *corev1.Pod) {
 				p.Spec.Volumes = []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 					LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}}}}}
 			}},
