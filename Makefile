@@ -11,7 +11,7 @@ PROCS ?= 3
 GINKGO_TIMEOUT ?= 80m
 GINKGO_ARGS ?=
 E2E_ARGS ?=
-export ARTIFACTS KUBERNETES_VERSION
+export ARTIFACTS KUBERNETES_VERSION LABEL_FILTER PROCS GINKGO_TIMEOUT GINKGO_ARGS E2E_ARGS
 
 .PHONY: help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-rerun-failed e2e-dry-run test vet
 
@@ -52,18 +52,10 @@ e2e: images ## the main job: host, node image, cluster, every spec, reports in $
 	@$(MAKE) --no-print-directory e2e-run
 
 # Ginkgo's merged JSON is the complete record of a parallel run: the report is
-# rendered from it after Ginkgo exits, and the exit code stays Ginkgo's.
+# rendered from it after Ginkgo exits (also after Ctrl-C or SIGTERM), and the exit
+# code stays Ginkgo's (130/143 when interrupted). See scripts/e2e-run.sh.
 e2e-run: $(ARTIFACTS)
-	@go run ./scripts/cluster check
-	@set +e; : >$(ARTIFACTS)/progress.log; \
-	(tail -n0 -s 0.5 --pid=$$$$ -F $(ARTIFACTS)/progress.log 2>/dev/null | sed -u "s/^/\n/") & \
-	NODE_IMAGE=$$(cat $(ARTIFACTS)/node-image 2>/dev/null) WORKLOAD_IMAGE=$$(cat $(ARTIFACTS)/workload-image 2>/dev/null || bash scripts/workload-image.sh | tail -1) \
-	go tool ginkgo -r --procs=$(PROCS) --timeout=$(GINKGO_TIMEOUT) --label-filter='$(LABEL_FILTER)' \
-	  --output-interceptor-mode=none --poll-progress-after=3m --show-node-events \
-	  --json-report=ginkgo-report.json --output-dir=$(ARTIFACTS) $(GINKGO_ARGS) ./suites/e2e -- $(E2E_ARGS) 2>&1 | tee $(ARTIFACTS)/e2e.log; \
-	rc=$${PIPESTATUS[0]}; \
-	if [ -s $(ARTIFACTS)/ginkgo-report.json ]; then go run ./scripts/report render $(ARTIFACTS) | sed 's/^/Report: /'; fi; \
-	exit $$rc
+	@bash scripts/e2e-run.sh
 
 e2e-matrix: host ## the suite on every supported Kubernetes version (VERSIONS="v1.35.8 ..."), one cluster at a time; matrix page in $(ARTIFACTS)/matrix
 	@bash scripts/e2e-matrix.sh

@@ -337,7 +337,7 @@ func describeKindNodes(env *environment) {
 			env.Nodes[i].Crictl = "crictl does not answer: " + strings.SplitN(err.Error(), "\n", 2)[0]
 		}
 		if out, err := kindcluster.Run(n, nil, "cat", "/kind/runtime-versions"); err == nil && env.Runtime == "" {
-			env.Runtime = strings.Join(strings.Fields(strings.ReplaceAll(out, "\n", ", ")), " ")
+			env.Runtime = strings.Join(strings.Split(strings.TrimSpace(out), "\n"), ", ")
 		}
 		fs, _ := kindcluster.Run(n, nil, "stat", "-fc", "%T", "/sys/fs/cgroup")
 		fail, _ := kindcluster.Run(n, nil, "sh", "-c", "grep -h '^failCgroupV1:' /var/lib/kubelet/config.yaml || echo 'failCgroupV1: (unset)'")
