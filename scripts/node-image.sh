@@ -51,7 +51,7 @@ if [ ! -x "$runtime/crictl" ]; then
   rm -rf "$runtime"; mv "$runtime.partial" "$runtime"
 fi
 bin="$CACHE/bin-$KVER"
-timed build-binaries bash "$here/nodeimage/build-binaries.sh" "$KVER" "$bin"
+timed build-binaries bash "$here/nodeimage/build-binaries.sh" "$KVER" "$bin" || { rm -rf "$bin"; exit 1; }
 
 # 3. Component images, named exactly as kubeadm lists them.
 # single_binary_image <ref> <binary> [entrypoint]: a static binary on PATH, nothing else.

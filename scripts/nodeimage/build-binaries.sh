@@ -29,9 +29,11 @@ staging_modules() {
 build_kubernetes() {
   local m="$work/kubernetes" sv="v0.${KVER#v1.}" gomod r
   mkdir -p "$m"
-  gomod=$(cd "$m" && go mod download -json "k8s.io/kubernetes@$KVER" 2>"$work/dl.err" | jq -r '.GoMod // empty')
+  (cd "$m" && go mod download -json "k8s.io/kubernetes@$KVER" >"$work/dl.json" 2>"$work/dl.err") || true
+  gomod=$(jq -r '.GoMod // empty' "$work/dl.json" 2>/dev/null || true)
   if [ -z "$gomod" ]; then
-    die "the module proxy refuses k8s.io/kubernetes@$KVER ($(grep -v '^\s*$' "$work/dl.err" | tail -1 | sed 's/^[[:space:]]*//')); buildable patches of 1.$minor: $(buildable_patches "$minor"); set KUBERNETES_VERSION to one of them"
+    why=$( { jq -r '.Error // empty' "$work/dl.json" 2>/dev/null; grep -v '^\s*$' "$work/dl.err"; } | head -1 | sed 's/^[[:space:]]*//' || true)
+    die "the module proxy refuses k8s.io/kubernetes@$KVER (${why:-no answer}); buildable patches of 1.$minor: $(buildable_patches "$minor"); set KUBERNETES_VERSION to one of them"
   fi
   mapfile -t staging < <(staging_modules "$gomod")
   [ ${#staging[@]} -gt 10 ] || die "could not read the staging modules from k8s.io/kubernetes@$KVER's go.mod ($gomod)"
