@@ -50,12 +50,15 @@ type Decision struct {
 }
 
 // Eligible decides, as the DaemonSet controller does, whether the pod template
-// belongs on the node: node selector and required node affinity must match; taints
+// belongs on the node: a template nodeName must be this node; node selector and required node affinity must match; taints
 // with effect NoSchedule or NoExecute block a new pod unless tolerated; only
 // NoExecute taints evict a running one. PreferNoSchedule never matters. Taints the
 // node lifecycle controller derives from conditions and cordoning are considered
 // even if they have not been written to the node yet.
 func Eligible(node *corev1.Node, tmpl *corev1.PodTemplateSpec) Decision {
+	if tmpl.Spec.NodeName != "" && tmpl.Spec.NodeName != node.Name {
+		return Decision{Reason: fmt.Sprintf("the template names node %s", tmpl.Spec.NodeName)}
+	}
 	if ok, why := matchesNodeSelection(node, &tmpl.Spec); !ok {
 		return Decision{Reason: why}
 	}

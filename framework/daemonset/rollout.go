@@ -23,14 +23,28 @@ type Placement struct {
 	Pods     map[string][]string // node -> running, non-terminating daemon pods on it
 }
 
-// ExpectedNodes applies the eligibility predicate to every node. A node that should
-// not get a new pod but may keep a running one (a NoSchedule taint added later) is
-// expected when it already has a pod, as the controller counts it.
-func ExpectedNodes(ds *appsv1.DaemonSet, nodes []corev1.Node, podsByNode map[string][]string) []string {
+// ExpectedNodes applies the eligibility predicate to every node and returns, sorted,
+// the nodes the controller wants a daemon pod on (its desiredNumberScheduled).
+func ExpectedNodes(ds *appsv1.DaemonSet, nodes []corev1.Node) []string {
+	var out []string
+	for i := range nodes {
+		if Eligible(&nodes[i], &ds.Spec.Template).ShouldRun {
+			out = append(out, nodes[i].Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// KeptNodes returns, sorted, the nodes that would get no new daemon pod but keep the
+// one they run (a NoSchedule taint added after the pod started): the controller
+// leaves those pods alone, does not count them as desired, and reports them in
+// status.numberMisscheduled.
+func KeptNodes(ds *appsv1.DaemonSet, nodes []corev1.Node, podsByNode map[string][]string) []string {
 	var out []string
 	for i := range nodes {
 		d := Eligible(&nodes[i], &ds.Spec.Template)
-		if d.ShouldRun || (d.ShouldContinueRunning && len(podsByNode[nodes[i].Name]) > 0) {
+		if !d.ShouldRun && d.ShouldContinueRunning && len(podsByNode[nodes[i].Name]) > 0 {
 			out = append(out, nodes[i].Name)
 		}
 	}
@@ -61,9 +75,10 @@ func RunningPodsByNode(ds *appsv1.DaemonSet, pods []corev1.Pod) map[string][]str
 // status field that disagrees.
 func CheckRollout(ds *appsv1.DaemonSet, nodes []corev1.Node, pods []corev1.Pod) error {
 	byNode := RunningPodsByNode(ds, pods)
-	expected := ExpectedNodes(ds, nodes, byNode)
+	expected := ExpectedNodes(ds, nodes)
+	kept := KeptNodes(ds, nodes, byNode)
 	want := map[string]bool{}
-	for _, n := range expected {
+	for _, n := range append(append([]string{}, expected...), kept...) {
 		want[n] = true
 	}
 	var problems []string
@@ -107,13 +122,21 @@ func CheckRollout(ds *appsv1.DaemonSet, nodes []corev1.Node, pods []corev1.Pod) 
 			problems = append(problems, fmt.Sprintf("status.%s %d != desiredNumberScheduled %d", f.name, f.v, s.DesiredNumberScheduled))
 		}
 	}
-	if s.NumberMisscheduled != 0 {
-		problems = append(problems, fmt.Sprintf("status.numberMisscheduled %d, want 0", s.NumberMisscheduled))
+	if int(s.NumberMisscheduled) != len(kept) {
+		problems = append(problems, fmt.Sprintf("status.numberMisscheduled %d, want %d (nodes that keep a pod they would not get now: %s)",
+			s.NumberMisscheduled, len(kept), orNone(kept)))
 	}
 	if len(problems) == 0 {
 		return nil
 	}
 	return fmt.Errorf("DaemonSet %s/%s is not rolled out:\n  - %s", ds.Namespace, ds.Name, strings.Join(problems, "\n  - "))
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 func whyNot(nodeName string, nodes []corev1.Node, ds *appsv1.DaemonSet) string {

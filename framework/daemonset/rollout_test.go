@@ -43,11 +43,15 @@ func TestCheckRollout(t *testing.T) {
 			*n = append(*n, *node("w3", nil, taint("VIPOnly", "true", corev1.TaintEffectNoExecute)))
 			*p = append(*p, pod("c", "w3", ds.UID))
 		}, []string{"should have none: w3 (c: untolerated taint VIPOnly=true:NoExecute)"}},
-		{"a pod already on the control plane may stay (NoSchedule does not evict)", func(ds *appsv1.DaemonSet, _ *[]corev1.Node, p *[]corev1.Pod) {
+		{"a pod already on the control plane may stay, counted misscheduled, not desired", func(ds *appsv1.DaemonSet, _ *[]corev1.Node, p *[]corev1.Pod) {
+			*p = append(*p, pod("c", "cp", ds.UID))
+			ds.Status.NumberMisscheduled = 1
+		}, nil},
+		{"a kept pod the controller counts as desired is wrong", func(ds *appsv1.DaemonSet, _ *[]corev1.Node, p *[]corev1.Pod) {
 			*p = append(*p, pod("c", "cp", ds.UID))
 			ds.Status.DesiredNumberScheduled, ds.Status.CurrentNumberScheduled, ds.Status.UpdatedNumberScheduled = 3, 3, 3
 			ds.Status.NumberAvailable, ds.Status.NumberReady = 3, 3
-		}, nil},
+		}, []string{"desiredNumberScheduled 3, but 2 nodes are eligible (w1, w2)", "numberMisscheduled 0, want 1 (nodes that keep a pod they would not get now: cp)"}},
 		{"two pods on one node", func(ds *appsv1.DaemonSet, _ *[]corev1.Node, p *[]corev1.Pod) { *p = append(*p, pod("d", "w1", ds.UID)) },
 			[]string{"more than one daemon pod: w1 (a, d)"}},
 		{"terminating and foreign pods do not count", func(ds *appsv1.DaemonSet, _ *[]corev1.Node, p *[]corev1.Pod) {
@@ -60,11 +64,31 @@ func TestCheckRollout(t *testing.T) {
 			[]string{"desiredNumberScheduled 3, but 2 nodes are eligible (w1, w2)"}},
 		{"not all available", func(ds *appsv1.DaemonSet, _ *[]corev1.Node, _ *[]corev1.Pod) { ds.Status.NumberAvailable = 1 },
 			[]string{"numberAvailable 1 != desiredNumberScheduled 2"}},
-		{"misscheduled", func(ds *appsv1.DaemonSet, _ *[]corev1.Node, _ *[]corev1.Pod) { ds.Status.NumberMisscheduled = 1 },
-			[]string{"numberMisscheduled 1"}},
-		{"NoSchedule added after the pod: still expected there", func(_ *appsv1.DaemonSet, n *[]corev1.Node, _ *[]corev1.Pod) {
+		{"misscheduled with nothing kept", func(ds *appsv1.DaemonSet, _ *[]corev1.Node, _ *[]corev1.Pod) { ds.Status.NumberMisscheduled = 1 },
+			[]string{"numberMisscheduled 1, want 0 (nodes that keep a pod they would not get now: none)"}},
+		{"NoSchedule added after the pod: kept, misscheduled, no longer desired (the controller's rule)", func(ds *appsv1.DaemonSet, n *[]corev1.Node, _ *[]corev1.Pod) {
 			(*n)[2].Spec.Taints = []corev1.Taint{taint("k", "", corev1.TaintEffectNoSchedule)}
+			ds.Status = appsv1.DaemonSetStatus{ObservedGeneration: 2, DesiredNumberScheduled: 1, CurrentNumberScheduled: 1,
+				UpdatedNumberScheduled: 1, NumberAvailable: 1, NumberReady: 1, NumberMisscheduled: 1}
 		}, nil},
+		{"NoSchedule added after the pod, status still counting it desired", func(_ *appsv1.DaemonSet, n *[]corev1.Node, _ *[]corev1.Pod) {
+			(*n)[2].Spec.Taints = []corev1.Taint{taint("k", "", corev1.TaintEffectNoSchedule)}
+		}, []string{"desiredNumberScheduled 2, but 1 nodes are eligible (w1)", "numberMisscheduled 0, want 1 (nodes that keep a pod they would not get now: w2)"}},
+		{"NoSchedule on a node without a pod: neither desired nor kept", func(ds *appsv1.DaemonSet, n *[]corev1.Node, p *[]corev1.Pod) {
+			(*n)[2].Spec.Taints = []corev1.Taint{taint("k", "", corev1.TaintEffectNoSchedule)}
+			*p = (*p)[:1]
+			ds.Status = appsv1.DaemonSetStatus{ObservedGeneration: 2, DesiredNumberScheduled: 1, CurrentNumberScheduled: 1,
+				UpdatedNumberScheduled: 1, NumberAvailable: 1, NumberReady: 1}
+		}, nil},
+		{"template nodeName: only that node is desired", func(ds *appsv1.DaemonSet, _ *[]corev1.Node, p *[]corev1.Pod) {
+			ds.Spec.Template.Spec.NodeName = "w2"
+			*p = (*p)[1:]
+			ds.Status = appsv1.DaemonSetStatus{ObservedGeneration: 2, DesiredNumberScheduled: 1, CurrentNumberScheduled: 1,
+				UpdatedNumberScheduled: 1, NumberAvailable: 1, NumberReady: 1}
+		}, nil},
+		{"template nodeName: a pod elsewhere is extra", func(ds *appsv1.DaemonSet, _ *[]corev1.Node, _ *[]corev1.Pod) {
+			ds.Spec.Template.Spec.NodeName = "w2"
+		}, []string{"should have none: w1 (a: the template names node w2)"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -136,6 +136,10 @@ func (c *Cluster) Up(ctx context.Context, in UpInput) (created bool, err error) 
 		opts = append(opts, cluster.CreateWithNodeImage(in.NodeImage))
 	}
 	if err := c.provider.Create(c.Name, opts...); err != nil {
+		if strings.Contains(err.Error(), "already exist") {
+			// Another run created it meanwhile: it is not ours to delete.
+			return false, fmt.Errorf("kind cluster %s appeared while this run was creating it (another run on this machine?): wait for it, or use another E2E_CLUSTER_NAME", c.Name)
+		}
 		_ = c.Delete(in.KubeconfigPath)
 		return false, fmt.Errorf("creating kind cluster %s failed and was deleted: %s", c.Name, describe(err))
 	}

@@ -20,10 +20,10 @@ type Matrix struct {
 
 // MatrixVersion is one run of the matrix.
 type MatrixVersion struct {
-	Version     string  `json:"version"`   // the version asked for, e.g. v1.37.2
-	Server      string  `json:"server"`    // what the API server reported
-	Release     string  `json:"release"`   // "1.37: supported until …"
-	Verdict     string  `json:"verdict"`   // the run's verdict, "NO REPORT" when it left none
+	Version     string  `json:"version"` // the version asked for, e.g. v1.37.2
+	Server      string  `json:"server"`  // what the API server reported
+	Release     string  `json:"release"` // "1.37: supported until …"
+	Verdict     string  `json:"verdict"` // the run's verdict, "NO REPORT" when it left none
 	Passed      int     `json:"passed"`
 	Failed      int     `json:"failed"`
 	Skipped     int     `json:"skipped"`

@@ -76,12 +76,23 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		uid := onePodOn(ctx, first, target).UID
 		node.AddTaint(ctx, clients.Kube, target, corev1.Taint{Key: "dsconform.e2e/nosched", Value: "x", Effect: corev1.TaintEffectNoSchedule})
 
+		By("the controller keeps first's pod on " + target + " but reports it misscheduled, no longer desired")
+		expectPlacement(ctx, first, workers)
+		Eventually(ctx, func(g Gomega) {
+			cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, first.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(cur.Status.NumberMisscheduled).To(BeEquivalentTo(1),
+				"DaemonSet first: status.numberMisscheduled must count its pod on NoSchedule-tainted node %s", target)
+			g.Expect(cur.Status.DesiredNumberScheduled).To(BeEquivalentTo(len(workers)-1),
+				"DaemonSet first: status.desiredNumberScheduled must no longer count NoSchedule-tainted node %s", target)
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+
 		second := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("second", ns).Obj()))
 		expectPlacement(ctx, second, workers[1:])
 		Consistently(ctx, func(g Gomega) {
 			g.Expect(podUIDs(ctx, first)[target]).To(Equal(uid), "DaemonSet first's pod on NoSchedule-tainted node %s must keep running unchanged", target)
 			g.Expect(daemonPods(ctx, g, second)).NotTo(HaveKey(target), "DaemonSet second must get no pod on NoSchedule-tainted node %s", target)
-		}).WithTimeout(10 * time.Second).Should(Succeed())
+		}).WithTimeout(timeouts.Short / 3).WithPolling(2 * time.Second).Should(Succeed())
 	})
 
 	It("ignores PreferNoSchedule taints", Label("DS-TAINT-05"), func(ctx SpecContext) {

@@ -205,7 +205,7 @@ type placementWatch struct {
 func watchPlacement(ctx context.Context, ns string, ds *appsv1.DaemonSet) *placementWatch {
 	GinkgoHelper()
 	cur, nodes, _ := daemonset.Snapshot(ctx, Default, clients.Kube, ds)
-	expected := daemonset.ExpectedNodes(cur, nodes, daemonset.RunningPodsByNode(cur, nil))
+	expected := daemonset.ExpectedNodes(cur, nodes)
 	// Start from a full list, then watch from its resourceVersion: the watch's
 	// initial events arrive one by one and would look like missing pods.
 	sel := labels.SelectorFromSet(ds.Spec.Selector.MatchLabels).String()
