@@ -122,11 +122,16 @@ type Timeouts struct {
 	Short, Medium, Long, NodeLifecycle time.Duration
 	// Poll is deliberately not a multiple of 5 s: node status updates every 5 s.
 	Poll time.Duration
+	// Hold and HoldLong are the windows over which an invariant must hold
+	// (Consistently); HoldLong outlasts the kubelet's 20 s file-check period.
+	// HoldPoll is how often an invariant is checked within them.
+	Hold, HoldLong, HoldPoll time.Duration
 }
 
 // Timeouts returns the tiers scaled by TimeoutScale.
 func (c *Config) Timeouts() Timeouts {
 	s := func(d time.Duration) time.Duration { return time.Duration(float64(d) * c.TimeoutScale) }
 	return Timeouts{Short: s(30 * time.Second), Medium: s(2 * time.Minute), Long: s(5 * time.Minute),
-		NodeLifecycle: s(8 * time.Minute), Poll: 700 * time.Millisecond}
+		NodeLifecycle: s(8 * time.Minute), Poll: 700 * time.Millisecond,
+		Hold: s(12 * time.Second), HoldLong: s(25 * time.Second), HoldPoll: 2 * time.Second}
 }

@@ -107,7 +107,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		expectPlacement(ctx, ds, workers)
 		Consistently(ctx, func(g Gomega) {
 			g.Expect(daemonPods(ctx, g, ds)).NotTo(HaveKey(name), "node %s joined tainted dsconform.e2e/new=yes:NoSchedule", name)
-		}).WithTimeout(5 * time.Second).Should(Succeed())
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
 		tolerate(ctx, ds, corev1.Toleration{Key: "dsconform.e2e/new", Operator: corev1.TolerationOpEqual, Value: "yes", Effect: corev1.TaintEffectNoSchedule})
 		expectPlacement(ctx, ds, append(workers, name))

@@ -71,7 +71,7 @@ var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset"
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
 		Consistently(ctx, func(g Gomega) {
 			g.Expect(daemonPods(ctx, g, ds)[cp]).To(BeEmpty(), "daemon pods on control-plane node %s", cp)
-		}).WithTimeout(3 * timeouts.Poll * 4).Should(Succeed())
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 
 	It("runs a daemon pod on the control-plane node when the DaemonSet tolerates its taint", Label("DS-CP-02"), func(ctx SpecContext) {
@@ -92,7 +92,7 @@ var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset"
 			g.Expect(daemonPods(ctx, g, ds)[cp]).To(BeEmpty(),
 				"control-plane node %s is tainted %s, not %s: a DaemonSet tolerating only the legacy key must not run there; update old manifests to tolerate %s",
 				cp, daemonset.TaintControlPlane, daemonset.TaintLegacyMaster, daemonset.TaintControlPlane)
-		}).WithTimeout(3 * timeouts.Poll * 4).Should(Succeed())
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 
 	It("runs the cluster's own DaemonSets (kube-proxy, the pod network) on every node", Label("DS-CP-04"), func(ctx SpecContext) {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -35,7 +34,7 @@ var _ = Describe("[sig-node] Mirror pods are read-only reflections", Label("stat
 			g.Expect(p.Status.ContainerStatuses[0].Image).To(Equal(cfg.WorkloadImage), "node %s still runs the image from the manifest file", sn.Name)
 			g.Expect(p.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID), "the static pod's container on node %s must not be restarted", sn.Name)
 			g.Expect(staticpod.TaskRunning(sn.Node, containerID)).To(BeTrue(), "container %s should still run on node %s", containerID, sn.Name)
-		}).WithTimeout(15 * time.Second).WithPolling(timeouts.Poll * 3).Should(Succeed())
+		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 })
 
@@ -84,7 +83,7 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 		Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, mirror.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})).To(Succeed())
 		waitForMirrorGone(ctx, ns, "web", sn.Name)
 		Consistently(ctx, func() (bool, error) { return staticpod.TaskRunning(sn.Node, containerID) }).
-			WithTimeout(15*time.Second).Should(BeTrue(), "static pod container %s on cut-off node %s must keep running", containerID, sn.Name)
+			WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(BeTrue(), "static pod container %s on cut-off node %s must keep running", containerID, sn.Name)
 
 		_, err = runOn(sn.Node, "iptables", append([]string{"-D"}, rule...)...)
 		Expect(err).NotTo(HaveOccurred())

@@ -134,7 +134,7 @@ var _ = Describe("[sig-node] The manifest directory takes only pods", Label("sta
 			dss, err := clients.Kube.AppsV1().DaemonSets(ns).List(ctx, metav1.ListOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(dss.Items).To(BeEmpty(), "a DaemonSet manifest in the static pod directory must not create a DaemonSet")
-		}).WithTimeout(25 * time.Second).WithPolling(timeouts.Poll * 3).Should(Succeed())
+		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 })
 
@@ -169,7 +169,7 @@ var _ = Describe("[sig-node] Stopping the scheduler by moving its manifest", Ser
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(p.Spec.NodeName).To(BeEmpty(), "with no scheduler running, pod %s must stay unscheduled", pod.Name)
 			g.Expect(p.Status.Phase).To(Equal(corev1.PodPending))
-		}).WithTimeout(10 * time.Second).Should(Succeed())
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
 		_, err = runOn(sn.Node, "mv", "/etc/kubernetes/kube-scheduler.yaml.dsconform-moved", manifest)
 		Expect(err).NotTo(HaveOccurred())

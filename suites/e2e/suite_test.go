@@ -54,6 +54,8 @@ func TestE2E(t *testing.T) {
 	timeouts = cfg.Timeouts()
 	SetDefaultEventuallyTimeout(timeouts.Medium)
 	SetDefaultEventuallyPollingInterval(timeouts.Poll)
+	SetDefaultConsistentlyDuration(timeouts.Hold)
+	SetDefaultConsistentlyPollingInterval(timeouts.HoldPoll)
 	if err := os.MkdirAll(cfg.Artifacts, 0o755); err != nil {
 		t.Fatalf("artifacts folder %s: %v", cfg.Artifacts, err)
 	}

@@ -92,7 +92,7 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		Consistently(ctx, func(g Gomega) {
 			g.Expect(podUIDs(ctx, first)[target]).To(Equal(uid), "DaemonSet first's pod on NoSchedule-tainted node %s must keep running unchanged", target)
 			g.Expect(daemonPods(ctx, g, second)).NotTo(HaveKey(target), "DaemonSet second must get no pod on NoSchedule-tainted node %s", target)
-		}).WithTimeout(timeouts.Short / 3).WithPolling(2 * time.Second).Should(Succeed())
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 
 	It("ignores PreferNoSchedule taints", Label("DS-TAINT-05"), func(ctx SpecContext) {

@@ -62,6 +62,6 @@ var _ = Describe("[sig-apps] DaemonSet on cordoned nodes", Serial, Label("daemon
 		expectPlacement(ctx, second, workers)
 		Consistently(ctx, func(g Gomega) {
 			g.Expect(podUIDs(ctx, first)[target]).To(Equal(uid), fmt.Sprintf("the daemon pod on cordoned node %s must keep running", target))
-		}).WithTimeout(5 * time.Second).Should(Succeed())
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 })

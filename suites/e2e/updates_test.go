@@ -82,7 +82,7 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(cur.Status.UpdatedNumberScheduled).To(BeZero(), "OnDelete: no pod is updated until deleted")
 			g.Expect(podUIDs(ctx, ds)).To(Equal(before), "OnDelete: pods must not be replaced")
-		}).WithTimeout(10 * time.Second).Should(Succeed())
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
 		target := workerNames(ctx)[0]
 		old := onePodOn(ctx, ds, target)

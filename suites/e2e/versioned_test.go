@@ -86,7 +86,7 @@ var _ = Describe("[sig-node] Static pods may not reference API objects", Label("
 				mirrors = append(mirrors, p.Name)
 			}
 			g.Expect(mirrors).To(ConsistOf(staticpod.MirrorName("control", sn.Name)), "mirror pods in %s: only the control static pod's", ns)
-		}).WithTimeout(timeouts.Short).WithPolling(3 * time.Second).Should(Succeed())
+		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 })
 
