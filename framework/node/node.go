@@ -15,6 +15,10 @@ import (
 	"k8s.io/client-go/util/retry"
 )
 
+// CordonedBySuite marks a node the suite cordoned, so that a later run can undo a
+// cordon whose run died before its cleanup.
+const CordonedBySuite = "dsconform.e2e/cordoned"
+
 // update applies mutate to the node with conflict retries.
 func update(ctx context.Context, c kubernetes.Interface, name string, mutate func(*corev1.Node)) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -94,8 +98,24 @@ func RemoveLabel(ctx context.Context, c kubernetes.Interface, name, key string) 
 // Cordon marks the node unschedulable and registers uncordoning it.
 func Cordon(ctx context.Context, c kubernetes.Interface, name string) {
 	GinkgoHelper()
-	Expect(update(ctx, c, name, func(n *corev1.Node) { n.Spec.Unschedulable = true })).To(Succeed(), "cordoning node %s", name)
-	undo(c, name, "cordon", func(n *corev1.Node) { n.Spec.Unschedulable = false })
+	var already bool
+	Expect(update(ctx, c, name, func(n *corev1.Node) {
+		already = n.Spec.Unschedulable
+		if !already {
+			n.Spec.Unschedulable = true
+			if n.Annotations == nil {
+				n.Annotations = map[string]string{}
+			}
+			n.Annotations[CordonedBySuite] = "true" // a run killed before its cleanup is found by this
+		}
+	})).To(Succeed(), "cordoning node %s", name)
+	if already {
+		return // cordoned before the spec: not ours to undo
+	}
+	undo(c, name, "cordon", func(n *corev1.Node) {
+		n.Spec.Unschedulable = false
+		delete(n.Annotations, CordonedBySuite)
+	})
 }
 
 // IsControlPlane reports whether the node carries the control-plane role label.

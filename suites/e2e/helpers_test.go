@@ -179,6 +179,7 @@ type environment struct {
 	RandomSeed     int64         `json:"randomSeed"`
 	ParallelProcs  int           `json:"parallelProcesses"`
 	Nodes          []nodeSummary `json:"nodes"`
+	Swept          []string      `json:"sweptBeforeRun,omitempty"` // leftovers of dead runs removed first
 }
 
 type nodeSummary struct {
@@ -204,7 +205,7 @@ func writeEnvironment(ctx context.Context, c *framework.Clients, s suiteState) e
 	suite, _ := GinkgoConfiguration()
 	env := environment{Started: time.Now().UTC(), ServerVersion: v.GitVersion, NodeImage: cfg.NodeImage, KindVersion: kindModuleVersion(),
 		ClusterName: cfg.ClusterName, IsKind: s.IsKind, ClusterCreated: s.Created, SetupSeconds: s.SetupSecs, SuiteCommit: gitCommit(),
-		LabelFilter: suite.LabelFilter, RandomSeed: suite.RandomSeed, ParallelProcs: suite.ParallelTotal}
+		LabelFilter: suite.LabelFilter, RandomSeed: suite.RandomSeed, ParallelProcs: suite.ParallelTotal, Swept: s.Swept}
 	for _, n := range nodes {
 		info := n.Status.NodeInfo
 		ns := nodeSummary{Name: n.Name, KubeletVersion: info.KubeletVersion, Runtime: info.ContainerRuntimeVersion,

@@ -70,7 +70,7 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 		nodes, err := listNodes(ctx, clients)
 		Expect(err).NotTo(HaveOccurred())
 		cpIP := internalIP(nodes, controlPlaneName(ctx))
-		rule := []string{"OUTPUT", "-p", "tcp", "-d", cpIP, "--dport", "6443", "-j", "REJECT"}
+		rule := []string{"OUTPUT", "-p", "tcp", "-d", cpIP, "--dport", "6443", "-m", "comment", "--comment", iptablesMarker, "-j", "REJECT"}
 		By(fmt.Sprintf("cutting node %s off from the API server at %s:6443", sn.Name, cpIP))
 		_, err = runOn(sn.Node, "iptables", append([]string{"-I"}, rule...)...)
 		Expect(err).NotTo(HaveOccurred())

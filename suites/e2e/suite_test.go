@@ -34,9 +34,14 @@ type suiteState struct {
 	IsKind     bool   `json:"isKind"`
 	RunID      string `json:"runID"` // labels this run's namespaces
 	SetupSecs  float64
+	Swept      []string `json:"swept"` // what dead runs had left, removed before this one
+
 }
 
 var state suiteState
+
+// stopLease ends the renewal of this run's lease (process 1 only).
+var stopLease context.CancelFunc
 
 func init() {
 	if err := cfg.RegisterFlags(flag.CommandLine); err != nil {
@@ -80,6 +85,15 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	c, err := framework.NewClients(s.Kubeconfig)
 	Expect(err).NotTo(HaveOccurred())
 	s.IsKind = clusterIsKind(ctx, c)
+	leaseCtx, cancel := context.WithCancel(context.Background())
+	stopLease = cancel
+	Expect(holdRunLease(leaseCtx, c, s.RunID)).To(Succeed())
+	sweepOn := kind
+	if s.IsKind && sweepOn == nil {
+		sweepOn = kindcluster.New(clusterNameOf(ctx), nil)
+	}
+	s.Swept = sweepLeftovers(ctx, c, sweepOn)
+	recordSweep(s.Swept)
 	s.SetupSecs = time.Since(start).Seconds()
 	Expect(writeEnvironment(ctx, c, s)).To(Succeed())
 	return mustJSON(s)
@@ -99,6 +113,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	if cfg.DryRun || clients == nil {
 		return
+	}
+	if stopLease != nil {
+		defer func() { stopLease(); releaseRunLease(context.Background(), clients) }()
 	}
 	checkNothingLeaked(ctx)
 	if kind != nil && !cfg.UseExistingCluster {
