@@ -124,13 +124,3 @@ func IsControlPlane(n *corev1.Node) bool {
 	return ok
 }
 
-// Workers returns the names of nodes without the control-plane role.
-func Workers(nodes []corev1.Node) []string {
-	var out []string
-	for i := range nodes {
-		if !IsControlPlane(&nodes[i]) {
-			out = append(out, nodes[i].Name)
-		}
-	}
-	return out
-}

@@ -19,7 +19,7 @@ var _ = Describe("[sig-apps] DaemonSet API", Label("daemonset", "api"), func() {
 		Expect(err).NotTo(HaveOccurred())
 		defer w.Stop()
 		ds = waitForRollout(ctx, ds)
-		workers := int32(len(workerNames(ctx)))
+		workers := int32(len(eligibleNodes(ctx)))
 		Expect(ds.Status.DesiredNumberScheduled).To(Equal(workers))
 
 		// Every status seen on the way must be internally consistent. The watch has

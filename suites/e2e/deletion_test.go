@@ -92,7 +92,7 @@ var _ = Describe("[sig-apps] DaemonSet deletion", Label("daemonset", "deletion")
 
 	It("adopts matching pods created by hand and deletes the surplus on a node", Label("DS-DEL-05"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-adopt")
-		target := workerNames(ctx)[0]
+		target := eligibleNodes(ctx)[0]
 		tmpl := newDaemonSet("monitoring-daemon", ns).WithOnDelete().Obj()
 		var made []types.UID
 		for i := 0; i < 2; i++ {
@@ -114,7 +114,7 @@ var _ = Describe("[sig-apps] DaemonSet deletion", Label("daemonset", "deletion")
 		// "updated": the full rollout check does not apply, placement does.
 		ds := createDaemonSet(ctx, tmpl)
 		Eventually(ctx, func(g Gomega) {
-			g.Expect(nodesWithPods(ctx, g, ds)).To(Equal(workerNames(ctx)), "every worker should run exactly one pod of %s", ds.Name)
+			g.Expect(nodesWithPods(ctx, g, ds)).To(Equal(eligibleNodes(ctx)), "every worker should run exactly one pod of %s", ds.Name)
 			onTarget := daemonPods(ctx, g, ds)[target]
 			g.Expect(onTarget).To(HaveLen(1), "node %s should keep exactly one of the two hand-made pods", target)
 			g.Expect(made).To(ContainElement(onTarget[0].UID), "the pod on node %s should be an adopted hand-made pod, not a new one", target)

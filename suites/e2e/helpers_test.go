@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/dsconform/dsconform/framework"
+	"github.com/dsconform/dsconform/framework/daemonset"
 	"github.com/dsconform/dsconform/framework/diagnostics"
 	"github.com/dsconform/dsconform/framework/kindcluster"
 	"github.com/dsconform/dsconform/framework/node"
@@ -106,15 +106,26 @@ func listNodes(ctx context.Context, c *framework.Clients) ([]corev1.Node, error)
 	return l.Items, nil
 }
 
-// workerNames lists the names of the nodes without the control-plane role, sorted.
-func workerNames(ctx context.Context) []string {
+// eligibleNodes lists, sorted, the nodes a plain DaemonSet (no tolerations, no node
+// selection) runs a pod on, from the eligibility predicate over the live nodes: never
+// "all workers". A cluster with none cannot run these specs: the spec is skipped, saying so.
+func eligibleNodes(ctx context.Context) []string {
+	GinkgoHelper()
+	return needNodes(ctx, 1)
+}
+
+// needNodes is eligibleNodes for a spec that needs at least n of them to prove its
+// claim (one to change and one to compare with, say); it skips with the reason otherwise.
+func needNodes(ctx context.Context, n int) []string {
 	GinkgoHelper()
 	nodes, err := listNodes(ctx, clients)
 	Expect(err).NotTo(HaveOccurred())
-	w := node.Workers(nodes)
-	sort.Strings(w)
-	Expect(w).NotTo(BeEmpty(), "the cluster has no worker nodes; this spec needs at least one")
-	return w
+	plain := newDaemonSet("plain", "default").Obj()
+	out := daemonset.ExpectedNodes(plain, nodes)
+	if len(out) < n {
+		Skip(fmt.Sprintf("needs %d nodes a DaemonSet without tolerations runs on; this cluster has %d (%s)", n, len(out), strings.Join(out, ", ")))
+	}
+	return out
 }
 
 // controlPlaneName returns the first control-plane node's name.

@@ -58,7 +58,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 	It("adds a daemon pod to a node that joins and garbage-collects it when the node is removed", Label("DS-NODE-01"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-nodeadd")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		workers := workerNames(ctx)
+		workers := eligibleNodes(ctx)
 
 		joined := time.Now()
 		name, ready := addWorker(ctx)
@@ -76,7 +76,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 	It("keeps the daemon pod of a node whose machine stops until the Node is deleted, then garbage-collects it", Label("DS-NODE-04"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-nodestop")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		workers := workerNames(ctx)
+		workers := eligibleNodes(ctx)
 		name, _ := addWorker(ctx)
 		expectPlacement(ctx, ds, append(append([]string{}, workers...), name))
 		podOnNew := onePodOn(ctx, ds, name)
@@ -102,7 +102,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 	It("gives a node that joins tainted no daemon pod until the DaemonSet tolerates the taint", Label("DS-NODE-02"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-nodetaint")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		workers := workerNames(ctx)
+		workers := eligibleNodes(ctx)
 		name, _ := addWorker(ctx, "dsconform.e2e/new=yes:NoSchedule")
 		expectPlacement(ctx, ds, workers)
 		Consistently(ctx, func(g Gomega) {
@@ -116,7 +116,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 	It("keeps the daemon pod on an unreachable node while a pod with a short tolerationSeconds is evicted, and recovers", Label("DS-NODE-03"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-nodefail")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		target := workerNames(ctx)[0]
+		target := eligibleNodes(ctx)[0]
 		dsPod := onePodOn(ctx, ds, target)
 		short := int64(5)
 		plain := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "plain", Namespace: ns}, Spec: corev1.PodSpec{NodeName: target,

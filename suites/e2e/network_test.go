@@ -39,7 +39,7 @@ var _ = Describe("[sig-apps] Communicating with daemon pods", Label("daemonset",
 	It("lists one address per daemon pod behind a headless Service and reaches a daemon pod through a ClusterIP Service by DNS name", Label("DS-NET-02"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-svc")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		workers := workerNames(ctx)
+		workers := eligibleNodes(ctx)
 		for _, headless := range []bool{true, false} {
 			svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "daemons", Namespace: ns},
 				Spec: corev1.ServiceSpec{Selector: ds.Spec.Selector.MatchLabels, Ports: []corev1.ServicePort{{Port: 8080, TargetPort: intstr.FromInt32(8080)}}}}
@@ -70,10 +70,7 @@ var _ = Describe("[sig-apps] Communicating with daemon pods", Label("daemonset",
 	})
 
 	It("lets a pod on one worker reach a daemon pod on another worker by pod IP", Label("DS-NET-03"), func(ctx SpecContext) {
-		workers := workerNames(ctx)
-		if len(workers) < 2 {
-			Skip("needs two workers")
-		}
+		workers := needNodes(ctx, 2) // a client on one node, the daemon pod on another
 		ns := newNamespace(ctx, "ds-podip")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
 		target := onePodOn(ctx, ds, workers[1])

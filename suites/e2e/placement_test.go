@@ -16,7 +16,7 @@ var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement
 	It("runs exactly one daemon pod on every eligible worker, as kubectl reports", Label("DS-PLACE-01"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-place")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		workers := workerNames(ctx)
+		workers := eligibleNodes(ctx)
 		Eventually(ctx, func(g Gomega) {
 			g.Expect(nodesWithPods(ctx, g, ds)).To(Equal(workers), "nodes running monitoring-daemon: every worker, no control plane")
 		}).Should(Succeed())
@@ -34,7 +34,7 @@ var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement
 	It("replaces a deleted daemon pod on the same node", Label("DS-PLACE-02"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-replace")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		target := workerNames(ctx)[0]
+		target := eligibleNodes(ctx)[0]
 		old := onePodOn(ctx, ds, target)
 		Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, old.Name, metav1.DeleteOptions{})).To(Succeed())
 		Eventually(ctx, func(g Gomega) {
@@ -48,7 +48,7 @@ var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement
 	It("replaces a daemon pod that failed", Label("DS-PLACE-03"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-failed")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		target := workerNames(ctx)[0]
+		target := eligibleNodes(ctx)[0]
 		pod := onePodOn(ctx, ds, target)
 		pod.Status.Phase = corev1.PodFailed
 		_, err := clients.Kube.CoreV1().Pods(ns).UpdateStatus(ctx, &pod, metav1.UpdateOptions{})
@@ -79,7 +79,7 @@ var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset"
 		ns := newNamespace(ctx, "ds-cp-tol")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithToleration(corev1.Toleration{
 			Key: daemonset.TaintControlPlane, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}).Obj()))
-		expectPlacement(ctx, ds, append(workerNames(ctx), cp))
+		expectPlacement(ctx, ds, append(eligibleNodes(ctx), cp))
 	})
 
 	It("does not reach a modern control plane with a toleration for the legacy master taint alone", Label("DS-CP-03"), func(ctx SpecContext) {

@@ -17,7 +17,7 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 	BeforeEach(requireNodeChanges)
 
 	It("runs pods only on nodes matching .spec.template.spec.nodeSelector", Label("DS-SEL-01"), func(ctx SpecContext) {
-		workers := workerNames(ctx)
+		workers := needNodes(ctx, 2) // one matches the selector, one must not
 		node.SetLabel(ctx, clients.Kube, workers[0], selectLabel, "yes")
 		ns := newNamespace(ctx, "ds-selector")
 		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithNodeSelector(map[string]string{selectLabel: "yes"}).Obj())
@@ -26,8 +26,7 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 	})
 
 	It("runs pods only on nodes matching required node affinity", Label("DS-SEL-02"), func(ctx SpecContext) {
-		workers := workerNames(ctx)
-		Expect(len(workers)).To(BeNumerically(">=", 2), "needs two workers")
+		workers := needNodes(ctx, 3) // two match the affinity, one must not
 		node.SetLabel(ctx, clients.Kube, workers[0], selectLabel, "gold")
 		node.SetLabel(ctx, clients.Kube, workers[1], selectLabel, "silver")
 		ns := newNamespace(ctx, "ds-affinity")
@@ -37,7 +36,7 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 	})
 
 	It("adds a pod when a node's labels come to match and deletes it when they stop matching", Label("DS-SEL-03"), func(ctx SpecContext) {
-		workers := workerNames(ctx)
+		workers := eligibleNodes(ctx)
 		ns := newNamespace(ctx, "ds-relabel")
 		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithNodeSelector(map[string]string{selectLabel: "yes"}).Obj())
 		expectPlacement(ctx, ds, nil)

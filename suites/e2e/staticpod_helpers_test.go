@@ -122,7 +122,7 @@ func runOn(n nodes.Node, name string, args ...string) (string, error) {
 func startStaticPod(ctx context.Context, nsBase string) (string, staticNode, *corev1.Pod) {
 	GinkgoHelper()
 	ns := newNamespace(ctx, nsBase)
-	sn := onNode(ctx, workerNames(ctx)[0])
+	sn := onNode(ctx, eligibleNodes(ctx)[0])
 	written := time.Now()
 	staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
 	mirror := waitForMirror(ctx, ns, "web", sn.Name)

@@ -16,7 +16,7 @@ import (
 var _ = Describe("[sig-node] Static pods from the manifest directory", Label("staticpod", "node-access"), func() {
 	It("starts a pod from a manifest file and reflects it as a mirror pod named <pod>-<node>", Label("SP-FILE-01"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "sp-create")
-		sn := onNode(ctx, workerNames(ctx)[0])
+		sn := onNode(ctx, eligibleNodes(ctx)[0])
 		written := time.Now()
 		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
 		mirror := waitForMirror(ctx, ns, "web", sn.Name)
@@ -30,7 +30,7 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 
 	It("recreates the pod with the change when its manifest file is edited", Label("SP-FILE-02"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "sp-edit")
-		sn := onNode(ctx, workerNames(ctx)[0])
+		sn := onNode(ctx, eligibleNodes(ctx)[0])
 		file := ns + "-web.yaml"
 		staticpod.Write(sn.Node, sn.Dir, file, staticPodManifest("web", ns))
 		before := waitForMirror(ctx, ns, "web", sn.Name)
@@ -46,7 +46,7 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 
 	It("deletes the pod and its mirror when the file is removed, and brings them back when it is re-added", Label("SP-FILE-03"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "sp-remove")
-		sn := onNode(ctx, workerNames(ctx)[0])
+		sn := onNode(ctx, eligibleNodes(ctx)[0])
 		content := staticPodManifest("web", ns)
 		file := staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", content)
 		first := waitForMirror(ctx, ns, "web", sn.Name)
@@ -67,7 +67,7 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 
 	It("restarts a static pod's container that exits", Label("SP-FILE-04"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "sp-restart")
-		sn := onNode(ctx, workerNames(ctx)[0])
+		sn := onNode(ctx, eligibleNodes(ctx)[0])
 		staticpod.Write(sn.Node, sn.Dir, ns+"-crash.yaml", staticPodManifest("crash", ns, func(p *corev1.Pod) {
 			p.Spec.Containers[0].Args = []string{"exit", "3", "2s"}
 		}))

@@ -23,7 +23,7 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 	It("evicts the daemon pod from a node tainted NoExecute, keeps the others, and returns when untainted", Label("DS-TAINT-01"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-noexec")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		workers := workerNames(ctx)
+		workers := needNodes(ctx, 2) // one tainted, the others must keep their pods
 		target, others := workers[0], workers[1:]
 		before := podUIDs(ctx, ds)
 
@@ -47,7 +47,7 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 	It("brings the daemon pod back to a NoExecute-tainted node once the DaemonSet tolerates the taint", Label("DS-TAINT-02"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-tolerate")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		workers := workerNames(ctx)
+		workers := eligibleNodes(ctx)
 		node.AddTaint(ctx, clients.Kube, workers[0], vipOnly)
 		expectPlacement(ctx, ds, workers[1:])
 
@@ -58,11 +58,9 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 	})
 
 	It("tolerates every taint with an empty key and operator Exists", Label("DS-TAINT-03"), func(ctx SpecContext) {
-		workers := workerNames(ctx)
+		workers := needNodes(ctx, 2) // a NoExecute and a NoSchedule taint on two nodes
 		node.AddTaint(ctx, clients.Kube, workers[0], corev1.Taint{Key: "dsconform.e2e/exec", Value: "x", Effect: corev1.TaintEffectNoExecute})
-		if len(workers) > 1 {
-			node.AddTaint(ctx, clients.Kube, workers[1], corev1.Taint{Key: "dsconform.e2e/sched", Effect: corev1.TaintEffectNoSchedule})
-		}
+		node.AddTaint(ctx, clients.Kube, workers[1], corev1.Taint{Key: "dsconform.e2e/sched", Effect: corev1.TaintEffectNoSchedule})
 		ns := newNamespace(ctx, "ds-exists")
 		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithToleration(corev1.Toleration{Operator: corev1.TolerationOpExists}).Obj())
 		expectPlacement(ctx, ds, append(workers, controlPlaneName(ctx)))
@@ -71,7 +69,7 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 	It("keeps a running daemon pod on a node tainted NoSchedule, but a new DaemonSet gets none there", Label("DS-TAINT-04"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-nosched")
 		first := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("first", ns).Obj()))
-		workers := workerNames(ctx)
+		workers := needNodes(ctx, 2) // the second DaemonSet must run somewhere
 		target := workers[0]
 		uid := onePodOn(ctx, first, target).UID
 		node.AddTaint(ctx, clients.Kube, target, corev1.Taint{Key: "dsconform.e2e/nosched", Value: "x", Effect: corev1.TaintEffectNoSchedule})
@@ -96,7 +94,7 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 	})
 
 	It("ignores PreferNoSchedule taints", Label("DS-TAINT-05"), func(ctx SpecContext) {
-		workers := workerNames(ctx)
+		workers := eligibleNodes(ctx)
 		node.AddTaint(ctx, clients.Kube, workers[0], corev1.Taint{Key: "dsconform.e2e/prefer", Value: "x", Effect: corev1.TaintEffectPreferNoSchedule})
 		ns := newNamespace(ctx, "ds-prefer")
 		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj())

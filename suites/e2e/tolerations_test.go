@@ -52,7 +52,7 @@ var _ = Describe("[sig-apps] DaemonSet on cordoned nodes", Serial, Label("daemon
 	It("keeps the daemon pod on a cordoned node and places a new DaemonSet's pod there too", Label("DS-TOL-03"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-cordon")
 		first := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("first", ns).Obj()))
-		workers := workerNames(ctx)
+		workers := eligibleNodes(ctx)
 		target := workers[0]
 		uid := onePodOn(ctx, first, target).UID
 		node.Cordon(ctx, clients.Kube, target)

@@ -27,7 +27,7 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		ns := newNamespace(ctx, "ds-rolling")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).
 			WithRollingUpdate(intstr.FromInt32(1), intstr.FromInt32(0)).Obj()))
-		workers := workerNames(ctx)
+		workers := eligibleNodes(ctx)
 		w := watchPlacement(ctx, ns, ds)
 		start := time.Now()
 		setVersion(ctx, ds, "2")
@@ -84,7 +84,7 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 			g.Expect(podUIDs(ctx, ds)).To(Equal(before), "OnDelete: pods must not be replaced")
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
-		target := workerNames(ctx)[0]
+		target := eligibleNodes(ctx)[0]
 		old := onePodOn(ctx, ds, target)
 		Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, old.Name, metav1.DeleteOptions{})).To(Succeed())
 		Eventually(ctx, func(g Gomega) {

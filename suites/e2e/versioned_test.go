@@ -23,7 +23,7 @@ import (
 var _ = Describe("[sig-node] Static pods may not reference API objects", Label("staticpod", "node-access", "versioned"), func() {
 	It("refuses a static pod that references a ConfigMap, a Secret or a ServiceAccount: no sandbox, no mirror pod, the kubelet says why", Label("SP-REF-01"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "sp-apiref")
-		sn := onNode(ctx, workerNames(ctx)[0])
+		sn := onNode(ctx, eligibleNodes(ctx)[0])
 		minor := serverMinor()
 		gates := kubeletFeatureGates(ctx, sn.Name)
 		if on, set := gates["PreventStaticPodAPIReferences"]; set && !on && !releases.AtLeast(minor, "1.37") {
@@ -143,7 +143,7 @@ func serverMinor() string {
 func kubeletFeatureGates(ctx context.Context, nodeName string) map[string]bool {
 	GinkgoHelper()
 	if nodeName == "" {
-		nodeName = workerNames(ctx)[0]
+		nodeName = eligibleNodes(ctx)[0]
 	}
 	raw, err := clients.Kube.CoreV1().RESTClient().Get().Resource("nodes").Name(nodeName).SubResource("proxy").Suffix("configz").DoRaw(ctx)
 	Expect(err).NotTo(HaveOccurred(), "reading the kubelet configuration of node %s through /api/v1/nodes/%s/proxy/configz", nodeName, nodeName)
