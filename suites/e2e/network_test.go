@@ -17,6 +17,7 @@ import (
 var _ = Describe("[sig-apps] Communicating with daemon pods", Label("daemonset", "network"), func() {
 	It("reaches every daemon pod through its hostPort on the node's IP, each answering with its node's name", Label("DS-NET-01"), func(ctx SpecContext) {
 		requireNodeAccess()
+		want := eligibleNodes(ctx)
 		ns := newNamespace(ctx, "ds-hostport")
 		port := int32(18500 + GinkgoParallelProcess())
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("hostport-daemon", ns).WithHostPort(port).Obj()))
@@ -26,7 +27,9 @@ var _ = Describe("[sig-apps] Communicating with daemon pods", Label("daemonset",
 		// cluster's own network, as a client on the node network would.
 		cp, err := kind.Node(controlPlaneName(ctx))
 		Expect(err).NotTo(HaveOccurred())
-		for n := range daemonPods(ctx, Default, ds) {
+		byNode := daemonPods(ctx, Default, ds)
+		Expect(byNode).To(HaveLen(len(want)), "daemon pods of %s: one on each of %v", ds.Name, want)
+		for n := range byNode {
 			ip := internalIP(nodes, n)
 			Expect(ip).NotTo(BeEmpty(), "node %s has no InternalIP", n)
 			Eventually(ctx, func() (string, error) {

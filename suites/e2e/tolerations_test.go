@@ -13,10 +13,13 @@ import (
 
 var _ = Describe("[sig-apps] DaemonSet default tolerations", Label("daemonset", "tolerations"), func() {
 	It("adds not-ready, unreachable, pressure and unschedulable tolerations to every daemon pod", Label("DS-TOL-01"), func(ctx SpecContext) {
+		want := eligibleNodes(ctx)
 		ns := newNamespace(ctx, "ds-deftol")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
 		Eventually(ctx, func(g Gomega) {
-			for nodeName, pods := range daemonPods(ctx, g, ds) {
+			byNode := daemonPods(ctx, g, ds)
+			g.Expect(byNode).To(HaveLen(len(want)), "daemon pods of %s: one on each of %v", ds.Name, want)
+			for nodeName, pods := range byNode {
 				for _, p := range pods {
 					for _, want := range daemonset.DefaultTolerations(false) {
 						g.Expect(p.Spec.Tolerations).To(ContainElement(want), "pod %s on node %s lacks the default toleration %s:%s", p.Name, nodeName, want.Key, want.Effect)
