@@ -85,6 +85,10 @@ var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset"
 	It("does not reach a modern control plane with a toleration for the legacy master taint alone", Label("DS-CP-03"), func(ctx SpecContext) {
 		cp := controlPlaneName(ctx)
 		expectControlPlaneTaint(ctx, cp)
+		n, err := clients.Kube.CoreV1().Nodes().Get(ctx, cp, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(n.Spec.Taints).NotTo(ContainElement(HaveField("Key", daemonset.TaintLegacyMaster)),
+			"control-plane node %s must no longer carry the legacy %s taint (removed in v1.25)", cp, daemonset.TaintLegacyMaster)
 		ns := newNamespace(ctx, "ds-cp-legacy")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithToleration(corev1.Toleration{
 			Key: daemonset.TaintLegacyMaster, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}).Obj()))
@@ -124,6 +128,6 @@ func expectControlPlaneTaint(ctx SpecContext, cp string) {
 	GinkgoHelper()
 	n, err := clients.Kube.CoreV1().Nodes().Get(ctx, cp, metav1.GetOptions{})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(n.Spec.Taints).To(ContainElement(HaveField("Key", daemonset.TaintControlPlane)),
+	Expect(n.Spec.Taints).To(ContainElement(SatisfyAll(HaveField("Key", daemonset.TaintControlPlane), HaveField("Effect", corev1.TaintEffectNoSchedule))),
 		"precondition: control-plane node %s should carry the %s:NoSchedule taint", cp, daemonset.TaintControlPlane)
 }

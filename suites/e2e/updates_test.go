@@ -141,7 +141,12 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 			ds = waitForRollout(ctx, ds)
 		}
 		Eventually(ctx, func(g Gomega) {
-			g.Expect(len(revisions(ctx, ds))).To(BeNumerically("<=", 2), "revisionHistoryLimit=1 keeps the current revision and one old one")
+			var kept []int64
+			for _, r := range revisions(ctx, ds) {
+				kept = append(kept, r.Revision)
+			}
+			g.Expect(kept).To(ConsistOf(int64(3), int64(4)),
+				"DaemonSet %s after 4 template versions with revisionHistoryLimit=1: exactly the current revision (4) and the newest old one (3) remain", ds.Name)
 		}).WithTimeout(timeouts.Short).Should(Succeed())
 	})
 })

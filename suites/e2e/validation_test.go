@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 var _ = Describe("[sig-apps] DaemonSet API validation", Label("daemonset", "validation"), func() {
@@ -33,9 +34,10 @@ var _ = Describe("[sig-apps] DaemonSet API validation", Label("daemonset", "vali
 	It("rejects a change to the selector after creation", Label("DS-VAL-02"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-val-immut")
 		ds := createDaemonSet(ctx, newDaemonSet("immutable", ns).Obj())
-		ds.Spec.Selector.MatchLabels["extra"] = "x"
-		ds.Spec.Template.Labels["extra"] = "x"
-		_, err := clients.Kube.AppsV1().DaemonSets(ns).Update(ctx, ds, metav1.UpdateOptions{})
+		// A merge patch carries no resourceVersion: the answer cannot turn into a 409
+		// because the controller wrote status in between.
+		patch := []byte(`{"spec":{"selector":{"matchLabels":{"extra":"x"}},"template":{"metadata":{"labels":{"extra":"x"}}}}}`)
+		_, err := clients.Kube.AppsV1().DaemonSets(ns).Patch(ctx, ds.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 		expectInvalid(err, "spec.selector")
 	})
 
