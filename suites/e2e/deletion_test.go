@@ -118,6 +118,14 @@ var _ = Describe("[sig-apps] DaemonSet deletion", Label("daemonset", "deletion")
 			onTarget := daemonPods(ctx, g, ds)[target]
 			g.Expect(onTarget).To(HaveLen(1), "node %s should keep exactly one of the two hand-made pods", target)
 			g.Expect(made).To(ContainElement(onTarget[0].UID), "the pod on node %s should be an adopted hand-made pod, not a new one", target)
+			// The surplus hand-made pod must be gone, not merely left unowned.
+			var live []string
+			for _, p := range listPods(ctx, g, ns, tmpl) {
+				if p.Spec.NodeName == target && p.DeletionTimestamp == nil {
+					live = append(live, p.Name)
+				}
+			}
+			g.Expect(live).To(HaveLen(1), "node %s should run exactly one pod matching the selector (the surplus hand-made pod deleted), found %v", target, live)
 		}).WithTimeout(timeouts.Medium).Should(Succeed())
 	})
 })
