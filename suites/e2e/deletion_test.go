@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"fmt"
+	"strings"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -31,16 +34,19 @@ var _ = Describe("[sig-apps] DaemonSet deletion", Label("daemonset", "deletion")
 		Expect(err).NotTo(HaveOccurred(), "right after a foreground delete the DaemonSet must still exist")
 		Expect(cur.DeletionTimestamp).NotTo(BeNil(), "the DaemonSet should be marked for deletion")
 		Expect(cur.Finalizers).To(ContainElement(metav1.FinalizerDeleteDependents))
-		// Whenever the DaemonSet is seen gone, no pod of it may remain.
+		// The invariant, checked on every poll until both are gone: the DaemonSet is read
+		// first, so seeing it gone while a pod of it remains is a violation, not a race
+		// (a deleted pod does not come back). A violation stops the wait at once.
 		Eventually(ctx, func(g Gomega) {
-			pods := ownedPods(ctx, g, ns, ds.UID)
 			_, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
-			if err == nil {
-				g.Expect(err).To(HaveOccurred(), "DaemonSet still present while %d of its pods remain", len(pods))
+			gone := apierrors.IsNotFound(err)
+			g.Expect(gone || err == nil).To(BeTrue(), "getting the DaemonSet: %v", err)
+			pods := ownedPods(ctx, g, ns, ds.UID)
+			if gone && len(pods) > 0 {
+				StopTrying(fmt.Sprintf("foreground delete: DaemonSet %s/%s is gone while %d of its pods remain (%s)", ns, ds.Name, len(pods), strings.Join(pods, ", "))).Now()
 			}
-			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "getting the DaemonSet: %v", err)
-			g.Expect(ownedPods(ctx, g, ns, ds.UID)).To(BeEmpty(), "the DaemonSet is gone but these pods remain")
-		}).WithTimeout(timeouts.Medium).Should(Succeed())
+			g.Expect(gone).To(BeTrue(), "DaemonSet %s/%s still present while %d of its pods remain (expected while they terminate)", ns, ds.Name, len(pods))
+		}).WithTimeout(timeouts.Medium).WithPolling(timeouts.Poll).Should(Succeed())
 	})
 
 	It("leaves pods running when orphaned, and a new DaemonSet with the same selector and template adopts them without restarting them", Label("DS-DEL-03"), func(ctx SpecContext) {
