@@ -129,18 +129,37 @@ func KubeletView(n nodes.Node, dir string) string {
 }
 
 // TaskRunning reports whether the container with the CRI container ID
-// ("containerd://<id>") has a running task on the node.
+// ("containerd://<id>") has a running task on the node. An answer that does not
+// look like `ctr tasks ls` output is an error, never "not running".
 func TaskRunning(n nodes.Node, containerID string) (bool, error) {
 	id := strings.TrimPrefix(containerID, "containerd://")
+	if id == "" {
+		return false, fmt.Errorf("no container ID to look for on node %s", n)
+	}
 	out, err := kindcluster.Run(n, nil, "ctr", "-n", "k8s.io", "tasks", "ls")
 	if err != nil {
 		return false, err
 	}
+	return taskRunning(out, id)
+}
+
+// taskRunning reads `ctr tasks ls` output (TASK PID STATUS), which may be preceded
+// by ctr's own log lines (containerd 2.x warns about cgroup v1 on stderr).
+func taskRunning(out, id string) (bool, error) {
+	header := false
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
-		if len(f) >= 3 && f[0] == id {
+		switch {
+		case !header:
+			header = len(f) >= 3 && f[0] == "TASK" && f[2] == "STATUS"
+		case len(f) >= 3 && f[0] == id:
 			return f[2] == "RUNNING", nil
 		}
 	}
+	if !header {
+		return false, fmt.Errorf("unexpected `ctr tasks ls` output: %q", firstLine(out))
+	}
 	return false, nil
 }
+
+func firstLine(s string) string { return strings.SplitN(strings.TrimSpace(s), "\n", 2)[0] }

@@ -52,3 +52,18 @@ func TestMirrorName(t *testing.T) {
 		t.Fatalf("MirrorName = %q", got)
 	}
 }
+
+func TestTaskRunning(t *testing.T) {
+	out := "time=\"x\" level=warning msg=\"DEPRECATION: cgroup v1\"\nTASK    PID     STATUS\nabc     123     RUNNING\ndef     0       STOPPED\n"
+	for id, want := range map[string]bool{"abc": true, "def": false, "zzz": false} {
+		got, err := taskRunning(out, id)
+		if err != nil || got != want {
+			t.Errorf("taskRunning(%s) = %v, %v; want %v", id, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "ctr: failed to dial", "ID STATUS\nabc RUNNING"} {
+		if _, err := taskRunning(bad, "abc"); err == nil {
+			t.Errorf("taskRunning on %q: want an error, not a verdict", bad)
+		}
+	}
+}

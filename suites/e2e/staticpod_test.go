@@ -21,11 +21,19 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
 		mirror := waitForMirror(ctx, ns, "web", sn.Name)
 		framework.RecordLatency("manifest written → mirror pod Running", sn.Name, time.Since(written))
-		Expect(mirror.Name).To(Equal("web-" + sn.Name))
-
+		// The mirror was found by the name <pod>-<node>; what must also hold is that the
+		// static pod really runs on the node and that the mirror is listed like any pod.
+		Expect(mirror.Spec.NodeName).To(Equal(sn.Name), "mirror pod %s/%s: spec.nodeName", ns, mirror.Name)
+		running, err := staticpod.TaskRunning(sn.Node, mirror.Status.ContainerStatuses[0].ContainerID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(running).To(BeTrue(), "the static pod's container %s should run on node %s", mirror.Status.ContainerStatuses[0].ContainerID, sn.Name)
 		pods, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		Expect(err).NotTo(HaveOccurred())
-		Expect(pods.Items).To(ContainElement(HaveField("Name", mirror.Name)), "the mirror pod is listed like any other pod (kubectl get pods)")
+		var names []string
+		for _, p := range pods.Items {
+			names = append(names, p.Name)
+		}
+		Expect(names).To(ConsistOf(staticpod.MirrorName("web", sn.Name)), "pods listed in %s (kubectl get pods): exactly the mirror web-%s", ns, sn.Name)
 	})
 
 	It("recreates the pod with the change when its manifest file is edited", Label("SP-FILE-02"), func(ctx SpecContext) {
@@ -50,6 +58,9 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		content := staticPodManifest("web", ns)
 		file := staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", content)
 		first := waitForMirror(ctx, ns, "web", sn.Name)
+		running, err := staticpod.TaskRunning(sn.Node, first.Status.ContainerStatuses[0].ContainerID)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(running).To(BeTrue(), "positive control: the static pod's container runs on node %s before its file is removed", sn.Name)
 
 		removed := time.Now()
 		staticpod.Remove(sn.Node, file)
