@@ -5,6 +5,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -82,8 +83,21 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 		zero := int64(0)
 		Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, mirror.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})).To(Succeed())
 		waitForMirrorGone(ctx, ns, "web", sn.Name)
-		Consistently(ctx, func() (bool, error) { return staticpod.TaskRunning(sn.Node, containerID) }).
-			WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(BeTrue(), "static pod container %s on cut-off node %s must keep running", containerID, sn.Name)
+		lease, err := clients.Kube.CoordinationV1().Leases("kube-node-lease").Get(ctx, sn.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred(), "node %s's Lease", sn.Name)
+		renewed := lease.Spec.RenewTime.DeepCopy()
+		// Throughout the window: the container runs, the kubelet cannot put the mirror
+		// back, and it cannot renew its node Lease (renewed every 10 s when connected).
+		Consistently(ctx, func(g Gomega) {
+			running, err := staticpod.TaskRunning(sn.Node, containerID)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(running).To(BeTrue(), "static pod container %s on cut-off node %s must keep running", containerID, sn.Name)
+			_, err = clients.Kube.CoreV1().Pods(ns).Get(ctx, mirror.Name, metav1.GetOptions{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "mirror %s/%s must stay absent while node %s is cut off (it is back: the cut-off did not hold): %v", ns, mirror.Name, sn.Name, err)
+			l, err := clients.Kube.CoordinationV1().Leases("kube-node-lease").Get(ctx, sn.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(l.Spec.RenewTime.Equal(renewed)).To(BeTrue(), "node %s renewed its Lease (%s → %s): its kubelet still reaches the API server", sn.Name, renewed.Time, l.Spec.RenewTime.Time)
+		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
 		_, err = runOn(sn.Node, "iptables", append([]string{"-D"}, rule...)...)
 		Expect(err).NotTo(HaveOccurred())
