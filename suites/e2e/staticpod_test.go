@@ -110,15 +110,27 @@ var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-ac
 			prev, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, orig.Name, metav1.GetOptions{})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, orig.Name, del.opts)).To(Succeed())
+			deleted := time.Now()
 			Eventually(ctx, func(g Gomega) {
 				p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, orig.Name, metav1.GetOptions{})
 				g.Expect(err).NotTo(HaveOccurred(), "the kubelet on node %s should recreate mirror pod %s", sn.Name, orig.Name)
 				g.Expect(p.UID).NotTo(Equal(prev.UID), "mirror pod %s should be a new object after the %s delete", orig.Name, del.how)
-				g.Expect(p.Status.ContainerStatuses).NotTo(BeEmpty())
+			}).WithTimeout(timeouts.Medium).Should(Succeed())
+			framework.RecordLatency("mirror pod deleted ("+del.how+") → recreated", sn.Name, time.Since(deleted))
+			running, err := staticpod.TaskRunning(sn.Node, containerID)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(running).To(BeTrue(), "on node %s the static pod's container %s must keep running through the %s delete of its mirror", sn.Name, containerID, del.how)
+			// The kubelet writes the recreated mirror's status on its own schedule (seen
+			// taking over 90 s on 1.37 after a forced delete): wait up to Long for it.
+			Eventually(ctx, func(g Gomega) {
+				p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, orig.Name, metav1.GetOptions{})
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(p.Status.ContainerStatuses).NotTo(BeEmpty(), "the kubelet on node %s has not reported the recreated mirror %s's container status yet", sn.Name, orig.Name)
 				g.Expect(p.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID),
 					"deleting the mirror pod must not restart the static pod's container on node %s", sn.Name)
 				g.Expect(p.Status.ContainerStatuses[0].RestartCount).To(BeZero())
-			}).WithTimeout(timeouts.Medium).Should(Succeed())
+			}).WithTimeout(timeouts.Long).Should(Succeed())
+			framework.RecordLatency("mirror pod recreated ("+del.how+") → its status reported", sn.Name, time.Since(deleted))
 			Expect(staticpod.TaskRunning(sn.Node, containerID)).To(BeTrue(),
 				"on node %s the static pod's container %s should still be running after the %s delete of its mirror", sn.Name, containerID, del.how)
 		}
