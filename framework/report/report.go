@@ -37,6 +37,7 @@ type Report struct {
 	Requirements     []RequirementResult `json:"requirements"`
 	Latencies        []LatencyStat       `json:"latencies"`
 	SpecialFailures  []string            `json:"suiteFailures,omitempty"` // setup/teardown failures
+	Interrupted      string              `json:"interruptedDuring,omitempty"` // the spec running when the run was interrupted
 }
 
 type Totals struct {
@@ -145,6 +146,11 @@ func Build(gr types.Report, catalogue []Requirement, env json.RawMessage, setup 
 	}
 	sort.Slice(r.Latencies, func(i, j int) bool { return r.Latencies[i].Metric < r.Latencies[j].Metric })
 	r.Verdict = verdict(gr, r.Totals, len(r.SpecialFailures))
+	for _, sp := range r.Specs {
+		if sp.State == "interrupted" {
+			r.Interrupted = sp.RequirementID + " " + sp.Text
+		}
+	}
 	return r
 }
 

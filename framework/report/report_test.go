@@ -79,8 +79,21 @@ func TestBuildPassingInterruptedAndEmpty(t *testing.T) {
 
 	interrupted := gr
 	interrupted.SpecialSuiteFailureReasons = []string{"Interrupted by User"}
-	if v := Build(interrupted, catalogue, nil, nil).Verdict; v != "INTERRUPTED" {
-		t.Errorf("interrupted run: verdict %q", v)
+	interrupted.SpecReports = append(types.SpecReports{}, gr.SpecReports...)
+	var victim string
+	for i, sr := range interrupted.SpecReports {
+		if sr.LeafNodeType == types.NodeTypeIt {
+			interrupted.SpecReports[i].State = types.SpecStateInterrupted
+			victim = sr.LeafNodeText
+			break
+		}
+	}
+	ir := Build(interrupted, catalogue, nil, nil)
+	if ir.Verdict != "INTERRUPTED" {
+		t.Errorf("interrupted run: verdict %q", ir.Verdict)
+	}
+	if !strings.Contains(ir.Interrupted, victim) {
+		t.Errorf("interrupted run: interruptedDuring %q, want the spec %q", ir.Interrupted, victim)
 	}
 
 	empty := gr
