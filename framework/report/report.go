@@ -5,6 +5,7 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -36,8 +37,19 @@ type Report struct {
 	Specs            []Spec              `json:"specs"`
 	Requirements     []RequirementResult `json:"requirements"`
 	Latencies        []LatencyStat       `json:"latencies"`
-	SpecialFailures  []string            `json:"suiteFailures,omitempty"` // setup/teardown failures
+	SpecialFailures  []string            `json:"suiteFailures,omitempty"`     // setup/teardown failures
 	Interrupted      string              `json:"interruptedDuring,omitempty"` // the spec running when the run was interrupted
+	// Headline is the verdict as a certifier reads it: a PASSED run that skipped
+	// selected specs at run time says how many requirements it did not prove, and why.
+	Headline  string      `json:"headline"`
+	NotProven []NotProven `json:"notProven,omitempty"`
+}
+
+// NotProven is a selected spec that skipped itself at run time, with its reason.
+type NotProven struct {
+	RequirementID string `json:"requirementId"`
+	Spec          string `json:"spec"`
+	Reason        string `json:"reason"`
 }
 
 type Totals struct {
@@ -150,7 +162,11 @@ func Build(gr types.Report, catalogue []Requirement, env json.RawMessage, setup 
 		if sp.State == "interrupted" {
 			r.Interrupted = sp.RequirementID + " " + sp.Text
 		}
+		if sp.State == "skipped" && sp.SkipReason != "" { // filtered-out specs carry no reason
+			r.NotProven = append(r.NotProven, NotProven{RequirementID: sp.RequirementID, Spec: sp.Text, Reason: sp.SkipReason})
+		}
 	}
+	r.Headline = headline(r)
 	return r
 }
 
@@ -206,6 +222,27 @@ func verdict(gr types.Report, t Totals, special int) string {
 	default:
 		return "PASSED"
 	}
+}
+
+// headline: "PASSED 52/56 — 4 not proven: <reason> (DS-NODE-01, …); …" when a passing
+// run skipped selected specs; otherwise the verdict.
+func headline(r Report) string {
+	if r.Verdict != "PASSED" || len(r.NotProven) == 0 {
+		return r.Verdict
+	}
+	var reasons []string
+	byReason := map[string][]string{}
+	for _, np := range r.NotProven {
+		if _, ok := byReason[np.Reason]; !ok {
+			reasons = append(reasons, np.Reason)
+		}
+		byReason[np.Reason] = append(byReason[np.Reason], np.RequirementID)
+	}
+	var parts []string
+	for _, why := range reasons {
+		parts = append(parts, fmt.Sprintf("%s (%s)", why, strings.Join(byReason[why], ", ")))
+	}
+	return fmt.Sprintf("PASSED %d/%d — %d not proven: %s", r.Totals.Passed, r.Totals.Passed+len(r.NotProven), len(r.NotProven), strings.Join(parts, "; "))
 }
 
 func containsInterrupt(reasons []string) bool {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,8 +74,27 @@ func TestBuildPassingInterruptedAndEmpty(t *testing.T) {
 		}
 	}
 	passing.SuiteSucceeded = true
-	if v := Build(passing, catalogue, nil, nil).Verdict; v != "PASSED" {
-		t.Errorf("all-passed run: verdict %q", v)
+	pr := Build(passing, catalogue, nil, nil)
+	if pr.Verdict != "PASSED" || pr.Headline != "PASSED" {
+		t.Errorf("all-passed run: verdict %q, headline %q", pr.Verdict, pr.Headline)
+	}
+	withSkips := passing
+	withSkips.SpecReports = append(types.SpecReports{}, passing.SpecReports...)
+	var anIt types.SpecReport
+	for _, sr := range passing.SpecReports {
+		if sr.LeafNodeType == types.NodeTypeIt {
+			anIt = sr
+			break
+		}
+	}
+	filtered := anIt
+	filtered.State = types.SpecStateSkipped // a label filter's skip: no reason, not counted
+	skipped := anIt
+	skipped.State, skipped.Failure.Message = types.SpecStateSkipped, "nodes cannot be added to this cluster"
+	withSkips.SpecReports = append(withSkips.SpecReports, filtered, skipped, skipped)
+	sr := Build(withSkips, catalogue, nil, nil)
+	if sr.Verdict != "PASSED" || len(sr.NotProven) != 2 || !strings.HasPrefix(sr.Headline, fmt.Sprintf("PASSED %d/%d — 2 not proven: nodes cannot be added to this cluster (", pr.Totals.Passed, pr.Totals.Passed+2)) {
+		t.Errorf("passing run with run-time skips: verdict %q, headline %q, notProven %v", sr.Verdict, sr.Headline, sr.NotProven)
 	}
 
 	interrupted := gr

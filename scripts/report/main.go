@@ -78,7 +78,7 @@ func main() {
 		if err := report.WriteAll(dir, r, reports[0]); err != nil {
 			fail(err.Error())
 		}
-		fmt.Printf("%s: %s\n", filepath.Join(dir, "report.html"), r.Verdict)
+		fmt.Printf("%s: %s\n", filepath.Join(dir, "report.html"), r.Headline)
 	default:
 		fail("unknown command " + os.Args[1])
 	}

@@ -46,7 +46,7 @@ var _ = ReportAfterSuite("certification report", func(r Report) {
 		return
 	}
 	fmt.Printf("\nReport: %s (%s) — %d passed, %d failed, %d skipped\n",
-		filepath.Join(cfg.Artifacts, "report.html"), rep.Verdict, rep.Totals.Passed, rep.Totals.Failed, rep.Totals.Skipped)
+		filepath.Join(cfg.Artifacts, "report.html"), rep.Headline, rep.Totals.Passed, rep.Totals.Failed, rep.Totals.Skipped)
 })
 
 func printDryRun(r Report) {
