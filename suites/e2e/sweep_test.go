@@ -43,7 +43,19 @@ func holdRunLease(ctx context.Context, c *framework.Clients, runID string) error
 	holder, dur := runID, int32(leaseSeconds)
 	want := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: runLease},
 		Spec: coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &dur, RenewTime: &now, AcquireTime: &now}}
+	// A lease renewed recently is either a live run or one killed less than a lease ago:
+	// wait one lease duration to tell them apart (a dead run's lease stops moving).
 	cur, err := leases.Get(ctx, runLease, metav1.GetOptions{})
+	for wait := time.Now().Add((leaseSeconds + 5) * time.Second); err == nil && leaseLive(cur) && time.Now().Before(wait); {
+		fmt.Fprintf(GinkgoWriter, "run lease held by %s (renewed %s ago): waiting for it to expire or be released\n",
+			*cur.Spec.HolderIdentity, time.Since(cur.Spec.RenewTime.Time).Round(time.Second))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Second):
+		}
+		cur, err = leases.Get(ctx, runLease, metav1.GetOptions{})
+	}
 	switch {
 	case apierrors.IsNotFound(err):
 		if _, err := leases.Create(ctx, want, metav1.CreateOptions{}); err != nil {
@@ -52,7 +64,7 @@ func holdRunLease(ctx context.Context, c *framework.Clients, runID string) error
 	case err != nil:
 		return err
 	default:
-		if cur.Spec.RenewTime != nil && cur.Spec.HolderIdentity != nil && time.Since(cur.Spec.RenewTime.Time) < leaseSeconds*time.Second {
+		if leaseLive(cur) {
 			return fmt.Errorf("another run (%s, renewed %s ago) is using this cluster: wait for it to finish, or use another cluster (E2E_CLUSTER_NAME)",
 				*cur.Spec.HolderIdentity, time.Since(cur.Spec.RenewTime.Time).Round(time.Second))
 		}
@@ -78,6 +90,10 @@ func holdRunLease(ctx context.Context, c *framework.Clients, runID string) error
 		}
 	}()
 	return nil
+}
+
+func leaseLive(l *coordinationv1.Lease) bool {
+	return l.Spec.RenewTime != nil && l.Spec.HolderIdentity != nil && time.Since(l.Spec.RenewTime.Time) < leaseSeconds*time.Second
 }
 
 func releaseRunLease(ctx context.Context, c *framework.Clients) {
