@@ -30,6 +30,9 @@ import (
 type Cluster struct {
 	Name     string
 	provider *cluster.Provider
+	// Decision says what the last Up did and why (reused, created, replaced because …),
+	// for the report.
+	Decision string
 }
 
 // New returns a handle on the kind cluster called name, using Docker.
@@ -109,16 +112,17 @@ func (c *Cluster) Up(ctx context.Context, in UpInput) (created bool, err error) 
 		got, err := c.identity(ctx, in.KubeconfigPath)
 		switch {
 		case err != nil:
-			fmt.Fprintf(os.Stderr, "kind cluster %s exists but is not usable (%v): recreating it\n", c.Name, err)
+			c.note("kind cluster %s existed but was not usable (%v): replaced", c.Name, err)
 		case got == nil:
 			return false, fmt.Errorf("kind cluster %s exists but was not created by this suite, so it is not replaced: delete it ('kind delete cluster --name %s') or run against it with E2E_USE_EXISTING_CLUSTER=true", c.Name, c.Name)
 		case !got.Equal(want):
-			fmt.Fprintf(os.Stderr, "kind cluster %s was created with %s; this run asks for %s: recreating it\n", c.Name, got.Differs(want), want.Differs(*got))
+			c.note("kind cluster %s had been created with %s; this run asked for %s: replaced", c.Name, got.Differs(want), want.Differs(*got))
 		default:
 			if err := c.healthy(ctx, in.KubeconfigPath, len(cfg.Nodes)); err == nil {
+				c.note("kind cluster %s reused: created from the same kind config and node image", c.Name)
 				return false, nil
 			} else {
-				fmt.Fprintf(os.Stderr, "kind cluster %s exists but is not usable (%v): recreating it\n", c.Name, err)
+				c.note("kind cluster %s existed but was not usable (%v): replaced", c.Name, err)
 			}
 		}
 		if err := c.Delete(""); err != nil {
@@ -146,7 +150,16 @@ func (c *Cluster) Up(ctx context.Context, in UpInput) (created bool, err error) 
 	if err := c.healthy(ctx, in.KubeconfigPath, len(cfg.Nodes)); err != nil {
 		return true, err
 	}
+	if c.Decision == "" {
+		c.note("kind cluster %s created from %s", c.Name, in.ConfigPath)
+	}
 	return true, c.recordIdentity(ctx, in.KubeconfigPath, want)
+}
+
+// note records the decision and tells the person watching.
+func (c *Cluster) note(format string, args ...any) {
+	c.Decision = fmt.Sprintf(format, args...)
+	fmt.Fprintln(os.Stderr, c.Decision)
 }
 
 // client writes the cluster's kubeconfig and returns a client for it.

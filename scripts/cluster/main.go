@@ -65,6 +65,7 @@ func main() {
 			what = "created"
 		}
 		fmt.Printf("cluster %s %s in %.0fs; kubeconfig: %s\n", cfg.ClusterName, what, time.Since(start).Seconds(), cfg.KubeconfigPath())
+		_ = os.WriteFile(filepath.Join(cfg.Artifacts, "cluster-decision.txt"), []byte(c.Decision+"\n"), 0o644)
 	case "check":
 		if err := check(cfg); err != nil {
 			fail(err.Error())

@@ -191,6 +191,7 @@ type environment struct {
 	ParallelProcs  int           `json:"parallelProcesses"`
 	Nodes          []nodeSummary `json:"nodes"`
 	Swept          []string      `json:"sweptBeforeRun,omitempty"` // leftovers of dead runs removed first
+	ClusterNote    string        `json:"clusterDecision,omitempty"`
 }
 
 type nodeSummary struct {
@@ -216,7 +217,7 @@ func writeEnvironment(ctx context.Context, c *framework.Clients, s suiteState) e
 	suite, _ := GinkgoConfiguration()
 	env := environment{Started: time.Now().UTC(), ServerVersion: v.GitVersion, NodeImage: cfg.NodeImage, KindVersion: kindModuleVersion(),
 		ClusterName: cfg.ClusterName, IsKind: s.IsKind, ClusterCreated: s.Created, SetupSeconds: s.SetupSecs, SuiteCommit: gitCommit(),
-		LabelFilter: suite.LabelFilter, RandomSeed: suite.RandomSeed, ParallelProcs: suite.ParallelTotal, Swept: s.Swept}
+		LabelFilter: suite.LabelFilter, RandomSeed: suite.RandomSeed, ParallelProcs: suite.ParallelTotal, Swept: s.Swept, ClusterNote: s.ClusterDecision}
 	for _, n := range nodes {
 		info := n.Status.NodeInfo
 		ns := nodeSummary{Name: n.Name, KubeletVersion: info.KubeletVersion, Runtime: info.ContainerRuntimeVersion,

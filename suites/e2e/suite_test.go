@@ -35,7 +35,8 @@ type suiteState struct {
 	RunID      string `json:"runID"` // labels this run's namespaces
 	SetupSecs  float64
 	Swept      []string `json:"swept"` // what dead runs had left, removed before this one
-
+	// ClusterDecision says whether the cluster was reused, created or replaced, and why.
+	ClusterDecision string `json:"clusterDecision"`
 }
 
 var state suiteState
@@ -81,6 +82,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(kind.LoadImage(cfg.WorkloadImage)).To(Succeed())
 		s.Created = created
+		s.ClusterDecision = kind.Decision
 	}
 	c, err := framework.NewClients(s.Kubeconfig)
 	Expect(err).NotTo(HaveOccurred())
