@@ -22,7 +22,7 @@ fi
 
 signal=0
 trap 'signal=130' INT
-trap 'signal=143; kill -TERM "$ginkgo_pid" 2>/dev/null' TERM
+trap 'signal=143; [ -n "${ginkgo_pid:-}" ] && kill -TERM "$ginkgo_pid" 2>/dev/null' TERM
 
 : >"$A/progress.log"
 (tail -n0 -s 0.5 --pid=$$ -F "$A/progress.log" 2>/dev/null | sed -u "s/^/\n/") &
