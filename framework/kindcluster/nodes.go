@@ -158,7 +158,11 @@ func rewriteJoin(obj map[string]any, in AddWorkerInput, ip, token, providerID st
 			cur[k] = v
 		}
 	case nil:
-		reg["kubeletExtraArgs"] = map[string]any{"node-ip": ip, "provider-id": providerID, "node-labels": args["node-labels"]}
+		m := map[string]any{}
+		for k, v := range args {
+			m[k] = v
+		}
+		reg["kubeletExtraArgs"] = m
 	default:
 		return fmt.Errorf("nodeRegistration.kubeletExtraArgs is a %T, neither v1beta3's map nor v1beta4's list", cur)
 	}
