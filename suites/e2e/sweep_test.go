@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -180,7 +179,7 @@ true`, dir, iptablesMarker)
 		out, _ := kindcluster.Run(n, nil, "sh", "-c", script)
 		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 			if l != "" {
-				done = append(done, fmt.Sprintf("node %s: %s", n, path.Clean(l)))
+				done = append(done, fmt.Sprintf("node %s: %s", n, l))
 			}
 		}
 	}
