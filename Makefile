@@ -13,7 +13,7 @@ GINKGO_ARGS ?=
 E2E_ARGS ?=
 export ARTIFACTS KUBERNETES_VERSION LABEL_FILTER PROCS GINKGO_TIMEOUT GINKGO_ARGS E2E_ARGS
 
-.PHONY: help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-rerun-failed e2e-dry-run test vet
+.PHONY: help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-repeat e2e-rerun-failed e2e-dry-run test vet
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ e2e-run: $(ARTIFACTS)
 
 e2e-matrix: host ## the suite on every supported Kubernetes version (VERSIONS="v1.35.8 ..."), one cluster at a time; matrix page in $(ARTIFACTS)/matrix
 	@bash scripts/e2e-matrix.sh
+
+N ?= 5
+e2e-repeat: images ## the suite N times on one cluster (N=5); per-spec pass counts and durations in $(ARTIFACTS)/repeat/repeat.md
+	@N=$(N) bash scripts/e2e-repeat.sh
 
 e2e-rerun-failed: ## re-run only the specs that failed in $(ARTIFACTS)/report.json
 	@filter=$$(go run ./scripts/report failed-filter $(ARTIFACTS)/report.json); \

@@ -2,6 +2,7 @@
 //
 //	report failed-filter <report.json>   print a Ginkgo label filter selecting the failed specs
 //	report matrix <matrix-dir>           build matrix.html and matrix.json from <matrix-dir>/<version>/report.json
+//	report repeat <repeat-dir>           build repeat.md and repeat.json from <repeat-dir>/run-<i>/report.json
 //	report render <artifacts-dir>        (re)build report.json, report.html, summary.md and
 //	                                      junit_01.xml from ginkgo-report.json, environment.json
 //	                                      and timings.txt in that folder. `make e2e` runs it after
@@ -25,7 +26,7 @@ import (
 
 func main() {
 	if len(os.Args) != 3 {
-		fail("usage: report failed-filter <report.json> | report render <artifacts-dir> | report matrix <matrix-dir>")
+		fail("usage: report failed-filter <report.json> | report render <artifacts-dir> | report matrix <matrix-dir> | report repeat <repeat-dir>")
 	}
 	switch os.Args[1] {
 	case "failed-filter":
@@ -60,6 +61,33 @@ func main() {
 			fail(err.Error())
 		}
 		fmt.Printf("%s: %s\n", filepath.Join(dir, "matrix.html"), m.Verdict())
+	case "repeat":
+		dir := os.Args[2]
+		var runs []report.Report
+		for i := 1; ; i++ {
+			d := filepath.Join(dir, fmt.Sprintf("run-%d", i))
+			if _, err := os.Stat(d); err != nil {
+				break
+			}
+			r, _ := report.Load(filepath.Join(d, "report.json")) // a zero Report when the run left none
+			runs = append(runs, r)
+		}
+		if len(runs) == 0 {
+			fail(fmt.Sprintf("%s has no run-1: run 'make e2e-repeat' first", dir))
+		}
+		rp := report.BuildRepeat(runs)
+		js, _ := json.MarshalIndent(rp, "", "  ")
+		if err := os.WriteFile(filepath.Join(dir, "repeat.json"), js, 0o644); err != nil {
+			fail(err.Error())
+		}
+		if err := os.WriteFile(filepath.Join(dir, "repeat.md"), []byte(rp.Markdown()), 0o644); err != nil {
+			fail(err.Error())
+		}
+		fmt.Printf("%s: %d runs, %d of %d specs passed in every run\n", filepath.Join(dir, "repeat.md"),
+			len(runs), len(rp.Specs)-len(rp.Unstable()), len(rp.Specs))
+		if len(rp.Unstable()) > 0 {
+			os.Exit(1)
+		}
 	case "render":
 		dir := os.Args[2]
 		data, err := os.ReadFile(filepath.Join(dir, "ginkgo-report.json"))
