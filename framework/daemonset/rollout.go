@@ -52,6 +52,23 @@ func KeptNodes(ds *appsv1.DaemonSet, nodes []corev1.Node, podsByNode map[string]
 	return out
 }
 
+// PinnedNode is the node a daemon pod is pinned to by the controller's required node
+// affinity (matchFields metadata.name In [node]), or "" when it carries no such pin.
+func PinnedNode(pod *corev1.Pod) string {
+	a := pod.Spec.Affinity
+	if a == nil || a.NodeAffinity == nil || a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		return ""
+	}
+	for _, t := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+		for _, f := range t.MatchFields {
+			if f.Key == "metadata.name" && f.Operator == corev1.NodeSelectorOpIn && len(f.Values) == 1 {
+				return f.Values[0]
+			}
+		}
+	}
+	return ""
+}
+
 // OwnedBy reports whether the DaemonSet with uid is the pod's controller.
 func OwnedBy(pod *corev1.Pod, uid types.UID) bool {
 	ref := metav1.GetControllerOf(pod)

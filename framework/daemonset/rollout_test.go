@@ -112,3 +112,26 @@ func TestCheckRollout(t *testing.T) {
 		})
 	}
 }
+
+func TestPinnedNode(t *testing.T) {
+	pin := func(op corev1.NodeSelectorOperator, key string, values ...string) *corev1.Pod {
+		return &corev1.Pod{Spec: corev1.PodSpec{Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{
+				{MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "x", Operator: corev1.NodeSelectorOpExists}}},
+				{MatchFields: []corev1.NodeSelectorRequirement{{Key: key, Operator: op, Values: values}}}}}}}}}
+	}
+	for _, c := range []struct {
+		pod  *corev1.Pod
+		want string
+	}{
+		{&corev1.Pod{}, ""},
+		{pin(corev1.NodeSelectorOpIn, "metadata.name", "w1"), "w1"},
+		{pin(corev1.NodeSelectorOpNotIn, "metadata.name", "w1"), ""},
+		{pin(corev1.NodeSelectorOpIn, "metadata.name", "w1", "w2"), ""},
+		{pin(corev1.NodeSelectorOpIn, "metadata.namespace", "w1"), ""},
+	} {
+		if got := PinnedNode(c.pod); got != c.want {
+			t.Errorf("PinnedNode(%+v) = %q, want %q", c.pod.Spec.Affinity, got, c.want)
+		}
+	}
+}

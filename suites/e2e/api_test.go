@@ -1,14 +1,19 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/util/retry"
 )
 
 var _ = Describe("[sig-apps] DaemonSet API", Label("daemonset", "api"), func() {
@@ -22,21 +27,28 @@ var _ = Describe("[sig-apps] DaemonSet API", Label("daemonset", "api"), func() {
 		workers := int32(len(eligibleNodes(ctx)))
 		Expect(ds.Status.DesiredNumberScheduled).To(Equal(workers))
 
-		// Every status seen on the way must be internally consistent. The watch has
-		// buffered what happened during the rollout; stop once it has been quiet briefly.
+		// Every status seen on the way must be internally consistent. Read the watch up to
+		// the write waitForRollout read last (its resourceVersion), within a bounded time.
 		var seen []appsv1.DaemonSetStatus
+		deadline := time.After(timeouts.Short)
 	drain:
 		for {
 			select {
-			case ev := <-w.ResultChan():
-				if ev.Type == watch.Modified {
-					seen = append(seen, ev.Object.(*appsv1.DaemonSet).Status)
+			case ev, ok := <-w.ResultChan():
+				Expect(ok).To(BeTrue(), "the watch of DaemonSet %s closed after %d status updates, before resourceVersion %s", ds.Name, len(seen), ds.ResourceVersion)
+				if d, isDS := ev.Object.(*appsv1.DaemonSet); isDS && ev.Type == watch.Modified {
+					seen = append(seen, d.Status)
+					if d.ResourceVersion == ds.ResourceVersion {
+						break drain
+					}
 				}
-			case <-time.After(2 * time.Second):
-				break drain
+			case <-deadline:
+				Fail(fmt.Sprintf("the watch of DaemonSet %s did not deliver resourceVersion %s (the rolled-out status) within %s; %d status updates seen", ds.Name, ds.ResourceVersion, timeouts.Short, len(seen)))
 			}
 		}
 		Expect(seen).NotTo(BeEmpty(), "a rollout should produce status updates")
+		Expect(seen[0].NumberAvailable).To(BeNumerically("<", workers), "the watch should see the rollout progress: the first status update already had %d of %d available", seen[0].NumberAvailable, workers)
+		Expect(seen[len(seen)-1].NumberAvailable).To(Equal(workers), "the last status update on the watch should show every eligible node's pod available")
 		for _, s := range seen {
 			Expect(s.NumberReady).To(BeNumerically("<=", s.CurrentNumberScheduled), "numberReady may never exceed currentNumberScheduled: %+v", s)
 			Expect(s.NumberAvailable).To(BeNumerically("<=", s.NumberReady), "numberAvailable may never exceed numberReady: %+v", s)
@@ -92,4 +104,68 @@ var _ = Describe("[sig-apps] DaemonSet API", Label("daemonset", "api"), func() {
 			g.Expect(l.Items[0].Namespace).To(Equal(nsB))
 		}).WithTimeout(timeouts.Short).Should(Succeed())
 	})
+
+	It("replaces the status through the status subresource with a full update, ignoring spec changes, and a watch sees each change", Label("DS-API-04"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-statusput")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		dsc := clients.Kube.AppsV1().DaemonSets(ns)
+		wctx, cancel := context.WithTimeout(ctx, timeouts.Short)
+		defer cancel()
+		w, err := dsc.Watch(wctx, metav1.ListOptions{FieldSelector: "metadata.name=" + ds.Name, ResourceVersion: ds.ResourceVersion})
+		Expect(err).NotTo(HaveOccurred(), "watching DaemonSet %s", ds.Name)
+		defer w.Stop()
+
+		By("a full update (PUT) of /status that also tries to change the spec")
+		var updated *appsv1.DaemonSet
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			cur, err := dsc.Get(ctx, ds.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			cur.Status.Conditions = append(cur.Status.Conditions, appsv1.DaemonSetCondition{Type: "StatusUpdated", Status: corev1.ConditionTrue, Reason: "E2E", Message: "set by dsconform with a full update"})
+			cur.Spec.MinReadySeconds = 99
+			updated, err = dsc.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+			return err
+		})).To(Succeed(), "PUT /status of DaemonSet %s", ds.Name)
+		Expect(updated.Status.Conditions).To(ContainElement(HaveField("Type", appsv1.DaemonSetConditionType("StatusUpdated"))), "the PUT's answer")
+		Expect(updated.Spec.MinReadySeconds).To(BeZero(), "a write through /status must not change the spec (minReadySeconds)")
+		Expect(updated.Generation).To(Equal(ds.Generation), "a write through /status must not bump metadata.generation")
+		watchFor(wctx, w, ds.Name, "StatusUpdated")
+
+		By("a merge patch of /status, seen on the same watch")
+		patch := `{"status":{"conditions":[{"type":"StatusPatched","status":"True","reason":"E2E","message":"set by dsconform with a patch"}]}}`
+		_, err = dsc.Patch(ctx, ds.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
+		Expect(err).NotTo(HaveOccurred(), "patching /status")
+		watchFor(wctx, w, ds.Name, "StatusPatched")
+	})
 })
+
+// watchFor reads the watch until the DaemonSet carries a condition of type cond, failing
+// with the conditions it saw when the watch ends or its context expires first.
+func watchFor(ctx context.Context, w watch.Interface, name, cond string) {
+	GinkgoHelper()
+	var seen []string
+	for {
+		select {
+		case <-ctx.Done():
+			Fail(fmt.Sprintf("watch of DaemonSet %s: no event with condition %s before the deadline; events seen: %v", name, cond, seen))
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				Fail(fmt.Sprintf("watch of DaemonSet %s closed before condition %s was seen; events seen: %v", name, cond, seen))
+			}
+			ds, isDS := ev.Object.(*appsv1.DaemonSet)
+			if !isDS {
+				seen = append(seen, fmt.Sprintf("%s %T", ev.Type, ev.Object))
+				continue
+			}
+			var conds []string
+			for _, c := range ds.Status.Conditions {
+				conds = append(conds, string(c.Type))
+			}
+			seen = append(seen, fmt.Sprintf("%s %v", ev.Type, conds))
+			if ev.Type == watch.Modified && slices.Contains(conds, cond) {
+				return
+			}
+		}
+	}
+}

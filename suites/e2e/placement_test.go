@@ -61,6 +61,23 @@ var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement
 		}).Should(Succeed())
 		waitForRollout(ctx, ds)
 	})
+
+	It("replaces a daemon pod that succeeded", Label("DS-PLACE-04"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-succeeded")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		target := eligibleNodes(ctx)[0]
+		pod := onePodOn(ctx, ds, target)
+		pod.Status.Phase = corev1.PodSucceeded
+		_, err := clients.Kube.CoreV1().Pods(ns).UpdateStatus(ctx, &pod, metav1.UpdateOptions{})
+		Expect(err).NotTo(HaveOccurred(), "setting pod %s to Succeeded", pod.Name)
+		Eventually(ctx, func(g Gomega) {
+			_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+			g.Expect(err).To(MatchError(ContainSubstring("not found")), "the succeeded pod %s on node %s should be deleted", pod.Name, target)
+			pods := daemonPods(ctx, g, ds)[target]
+			g.Expect(pods).To(HaveLen(1), "running daemon pods on node %s after pod %s succeeded", target, pod.Name)
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+		waitForRollout(ctx, ds)
+	})
 })
 
 var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset", "control-plane"), func() {

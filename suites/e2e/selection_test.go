@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/node"
@@ -68,5 +71,49 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 					"pod %s should be pinned to node %s", ps[0].Name, n)
 			}
 		}).Should(Succeed())
+	})
+
+	It("moves its pods when the DaemonSet's own nodeSelector changes", Label("DS-SEL-05"), func(ctx SpecContext) {
+		workers := needNodes(ctx, 2) // the pods move from one labelled node to the other
+		blue, green := workers[0], workers[1]
+		node.SetLabel(ctx, clients.Kube, blue, selectLabel, "blue")
+		node.SetLabel(ctx, clients.Kube, green, selectLabel, "green")
+		ns := newNamespace(ctx, "ds-reselect")
+		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithNodeSelector(map[string]string{selectLabel: "blue"}).Obj())
+		expectPlacement(ctx, ds, []string{blue})
+
+		changed := time.Now()
+		patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"nodeSelector":{%q:"green"}}}}}`, selectLabel)
+		_, err := clients.Kube.AppsV1().DaemonSets(ns).Patch(ctx, ds.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+		Expect(err).NotTo(HaveOccurred(), "changing the DaemonSet's nodeSelector to %s=green", selectLabel)
+		expectPlacement(ctx, ds, []string{green})
+		framework.RecordLatency("DaemonSet nodeSelector changed → pods moved", green, time.Since(changed))
+	})
+
+	It("decides eligibility by the template's node affinity but replaces it on each pod with the node pin, leaving the template unchanged", Label("DS-SEL-06"), func(ctx SpecContext) {
+		workers := needNodes(ctx, 2) // one matches the template's affinity, one must not
+		node.SetLabel(ctx, clients.Kube, workers[0], selectLabel, "gold")
+		ns := newNamespace(ctx, "ds-affinity-pin")
+		own := corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{
+			{Key: selectLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{"gold"}}}}
+		preferred := corev1.PreferredSchedulingTerm{Weight: 7, Preference: corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{
+			{Key: "dsconform.e2e/preferred", Operator: corev1.NodeSelectorOpExists}}}}
+		obj := newDaemonSet("monitoring-daemon", ns).WithRequiredNodeAffinity(own).Obj()
+		obj.Spec.Template.Spec.Affinity.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution = []corev1.PreferredSchedulingTerm{preferred}
+		ds := createDaemonSet(ctx, obj)
+		expectPlacement(ctx, ds, workers[:1])
+
+		pod := onePodOn(ctx, ds, workers[0])
+		pin := corev1.NodeSelectorTerm{MatchFields: []corev1.NodeSelectorRequirement{
+			{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{workers[0]}}}}
+		Expect(pod.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms).To(Equal([]corev1.NodeSelectorTerm{pin}),
+			"pod %s on node %s: the controller replaces the template's required node affinity with its node pin alone", pod.Name, workers[0])
+		Expect(pod.Spec.Affinity.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution).To(Equal([]corev1.PreferredSchedulingTerm{preferred}),
+			"pod %s on node %s: the template's preferred node affinity is not the controller's to change", pod.Name, workers[0])
+
+		cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(cur.Spec.Template.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms).To(Equal([]corev1.NodeSelectorTerm{own}),
+			"the DaemonSet's template must keep its own node affinity: no changes are made to spec.template")
 	})
 })

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
 	"path"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/dsconform/dsconform/framework"
+	"github.com/dsconform/dsconform/framework/daemonset"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
 
@@ -175,12 +178,8 @@ var _ = Describe("[sig-node] Stopping the scheduler by moving its manifest", Ser
 	BeforeEach(requireNodeChanges)
 
 	It("stops kube-scheduler when its manifest leaves the directory and restores it when it returns", Label("SP-CP-02"), func(ctx SpecContext) {
-		cp := controlPlaneName(ctx)
-		sn := onNode(ctx, cp)
 		ns := newNamespace(ctx, "sp-scheduler")
-		manifest := path.Join(sn.Dir, "kube-scheduler.yaml")
-		staticpod.Move(sn.Node, manifest, "/etc/kubernetes/kube-scheduler.yaml.dsconform-moved")
-		waitForMirrorGone(ctx, "kube-system", "kube-scheduler", cp)
+		restart := stopScheduler(ctx)
 
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "waits-for-scheduler", Namespace: ns},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: cfg.WorkloadImage, Args: []string{"sleep"}}}}}
@@ -193,13 +192,95 @@ var _ = Describe("[sig-node] Stopping the scheduler by moving its manifest", Ser
 			g.Expect(p.Status.Phase).To(Equal(corev1.PodPending))
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
-		_, err = runOn(sn.Node, "mv", "/etc/kubernetes/kube-scheduler.yaml.dsconform-moved", manifest)
-		Expect(err).NotTo(HaveOccurred())
-		waitForMirror(ctx, "kube-system", "kube-scheduler", cp)
+		restart()
 		Eventually(ctx, func(g Gomega) {
 			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(p.Spec.NodeName).NotTo(BeEmpty(), "once kube-scheduler is back, pod %s should be scheduled", pod.Name)
 		}).WithTimeout(timeouts.Long).Should(Succeed())
+	})
+
+	It("leaves a new DaemonSet's pods Pending and bound to no node while the default scheduler is stopped, and they are bound to their pinned nodes once it returns", Label("DS-SCHED-01", "daemonset", "scheduling"), func(ctx SpecContext) {
+		eligible := eligibleNodes(ctx)
+		ns := newNamespace(ctx, "ds-scheduler")
+		restart := stopScheduler(ctx)
+		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj())
+
+		By(fmt.Sprintf("the controller creates %d pods, one pinned to each eligible node, and none is bound", len(eligible)))
+		unbound := func(g Gomega) {
+			_, _, all := daemonset.Snapshot(ctx, g, clients.Kube, ds)
+			pinned := map[string]string{}
+			for _, p := range all {
+				g.Expect(p.Spec.NodeName).To(BeEmpty(), "daemon pod %s is bound to node %s although no scheduler runs: the DaemonSet controller must leave binding to the default scheduler", p.Name, p.Spec.NodeName)
+				g.Expect(p.Status.Phase).To(Equal(corev1.PodPending), "daemon pod %s", p.Name)
+				g.Expect(p.Spec.SchedulerName).To(Equal(corev1.DefaultSchedulerName), "daemon pod %s", p.Name)
+				pinned[daemonset.PinnedNode(&p)] = p.Name
+			}
+			g.Expect(pinned).To(HaveLen(len(eligible)), "one pending daemon pod per eligible node %v, by pinned node: %v", eligible, pinned)
+			for _, n := range eligible {
+				g.Expect(pinned).To(HaveKey(n), "no pending daemon pod pinned to eligible node %s", n)
+			}
+		}
+		Eventually(ctx, unbound).WithTimeout(timeouts.Medium).Should(Succeed())
+		Consistently(ctx, unbound).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
+
+		started := time.Now()
+		restart()
+		expectPlacement(ctx, ds, eligible)
+		framework.RecordLatency("scheduler back → DaemonSet rolled out", eligible[0], time.Since(started))
+		Eventually(ctx, func(g Gomega) {
+			for n, ps := range daemonPods(ctx, g, ds) {
+				g.Expect(daemonset.PinnedNode(&ps[0])).To(Equal(n), "daemon pod %s was bound to node %s but pinned to another", ps[0].Name, n)
+			}
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+	})
+})
+
+// stopScheduler moves kube-scheduler's manifest out of the control plane's manifest
+// directory and waits for its mirror pod to go. The returned func moves it back and
+// waits for the mirror; the move is undone at cleanup if the spec fails first.
+func stopScheduler(ctx context.Context) (restart func()) {
+	GinkgoHelper()
+	cp := controlPlaneName(ctx)
+	sn := onNode(ctx, cp)
+	manifest := path.Join(sn.Dir, "kube-scheduler.yaml")
+	const aside = "/etc/kubernetes/kube-scheduler.yaml.dsconform-moved"
+	staticpod.Move(sn.Node, manifest, aside)
+	waitForMirrorGone(ctx, "kube-system", "kube-scheduler", cp)
+	return func() {
+		GinkgoHelper()
+		_, err := runOn(sn.Node, "mv", aside, manifest)
+		Expect(err).NotTo(HaveOccurred(), "moving kube-scheduler's manifest back on node %s", cp)
+		waitForMirror(ctx, "kube-system", "kube-scheduler", cp)
+	}
+}
+
+var _ = Describe("[sig-node] The kubelet restarts a crashed control-plane component", Serial, Label("staticpod", "control-plane", "disruptive", "node-access"), func() {
+	BeforeEach(requireNodeChanges)
+
+	It("restarts kube-scheduler's container in place when its process is killed", Label("SP-CP-03"), func(ctx SpecContext) {
+		cp := controlPlaneName(ctx)
+		sn := onNode(ctx, cp)
+		mirrorName := staticpod.MirrorName("kube-scheduler", cp)
+		before := waitForMirror(ctx, "kube-system", "kube-scheduler", cp)
+		Expect(before.Status.ContainerStatuses).To(HaveLen(1), "mirror pod %s", mirrorName)
+		old := before.Status.ContainerStatuses[0]
+
+		killed := time.Now()
+		out, err := runOn(sn.Node, "pkill", "-KILL", "-x", "kube-scheduler")
+		Expect(err).NotTo(HaveOccurred(), "killing kube-scheduler on node %s: %s", cp, out)
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods("kube-system").Get(ctx, mirrorName, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "mirror pod %s", mirrorName)
+			g.Expect(p.UID).To(Equal(before.UID), "the kubelet restarts the container; the static pod (mirror %s) is not recreated", mirrorName)
+			g.Expect(p.Status.ContainerStatuses).To(HaveLen(1))
+			c := p.Status.ContainerStatuses[0]
+			g.Expect(c.RestartCount).To(Equal(old.RestartCount+1), "kube-scheduler on node %s: restartCount after one kill", cp)
+			g.Expect(c.ContainerID).NotTo(Equal(old.ContainerID), "kube-scheduler on node %s should run in a new container", cp)
+			g.Expect(c.LastTerminationState.Terminated).NotTo(BeNil(), "kube-scheduler on node %s: the killed container's termination", cp)
+			g.Expect(c.LastTerminationState.Terminated.ExitCode).To(BeEquivalentTo(137), "kube-scheduler on node %s was killed with SIGKILL", cp)
+			g.Expect(c.Ready).To(BeTrue(), "kube-scheduler on node %s should be ready again", cp)
+		}).WithTimeout(timeouts.Long).Should(Succeed())
+		framework.RecordLatency("kube-scheduler killed → restarted and ready", cp, time.Since(killed))
 	})
 })

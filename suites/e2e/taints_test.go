@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -106,6 +107,75 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		ns := newNamespace(ctx, "ds-prefer")
 		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj())
 		expectPlacement(ctx, ds, workers)
+	})
+})
+
+var _ = Describe("[sig-apps] DaemonSet toleration matching", Serial, Label("daemonset", "taints", "disruptive"), func() {
+	BeforeEach(requireNodeChanges)
+
+	It("matches a taint by operator: Equal is the default and needs the taint's value, Exists with a key matches any value", Label("DS-TAINT-06"), func(ctx SpecContext) {
+		workers := needNodes(ctx, 2) // one tainted, one where every DaemonSet must run
+		target := workers[0]
+		tier := corev1.Taint{Key: "dsconform.e2e/tier", Value: "gold", Effect: corev1.TaintEffectNoSchedule}
+		node.AddTaint(ctx, clients.Kube, target, tier)
+		ns := newNamespace(ctx, "ds-operators")
+		byDefault := createDaemonSet(ctx, newDaemonSet("operator-omitted", ns).WithToleration(
+			corev1.Toleration{Key: tier.Key, Value: "gold", Effect: tier.Effect}).Obj())
+		wrongValue := createDaemonSet(ctx, newDaemonSet("equal-silver", ns).WithToleration(
+			corev1.Toleration{Key: tier.Key, Operator: corev1.TolerationOpEqual, Value: "silver", Effect: tier.Effect}).Obj())
+		anyValue := createDaemonSet(ctx, newDaemonSet("exists-any-value", ns).WithToleration(
+			corev1.Toleration{Key: tier.Key, Operator: corev1.TolerationOpExists, Effect: tier.Effect}).Obj())
+
+		By("operator omitted (Equal) with the taint's value: a pod on " + target)
+		expectPlacement(ctx, byDefault, workers)
+		By("Exists with the key and no value: a pod on " + target)
+		expectPlacement(ctx, anyValue, workers)
+		By("Equal with another value: no pod on " + target)
+		expectPlacement(ctx, wrongValue, workers[1:])
+		Consistently(ctx, func(g Gomega) {
+			g.Expect(daemonPods(ctx, g, wrongValue)).NotTo(HaveKey(target),
+				"DaemonSet equal-silver tolerates %s=silver only; node %s is tainted %s=gold:NoSchedule", tier.Key, target, tier.Key)
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
+	})
+
+	It("cancels the eviction of a daemon pod when the NoExecute taint is removed before its tolerationSeconds expire", Label("DS-TAINT-07"), func(ctx SpecContext) {
+		workers := needNodes(ctx, 2) // one keeps the taint (its pod must be evicted), one loses it in time
+		kept, lifted := workers[0], workers[1]
+		const grace = 20 * time.Second
+		secs := int64(grace / time.Second)
+		ns := newNamespace(ctx, "ds-tolsec")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithToleration(corev1.Toleration{
+			Key: vipOnly.Key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &secs}).Obj()))
+		keptPod, liftedPod := onePodOn(ctx, ds, kept), onePodOn(ctx, ds, lifted)
+
+		tainted := time.Now()
+		node.AddTaint(ctx, clients.Kube, kept, vipOnly)
+		node.AddTaint(ctx, clients.Kube, lifted, vipOnly)
+		node.RemoveTaint(ctx, clients.Kube, lifted, vipOnly)
+		Expect(time.Since(tainted)).To(BeNumerically("<", grace/2),
+			"precondition: the taint must be lifted from %s well within its %s tolerationSeconds", lifted, grace)
+
+		By(fmt.Sprintf("the pod on %s stays past its tolerationSeconds (%s) while the pod on still-tainted %s is evicted", lifted, grace, kept))
+		Consistently(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, liftedPod.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "daemon pod %s on node %s, whose taint was lifted after %s", liftedPod.Name, lifted, grace)
+			g.Expect(p.DeletionTimestamp).To(BeNil(), "daemon pod %s on node %s is being deleted although its taint was lifted in time", p.Name, lifted)
+			if early := time.Since(tainted); early < grace-2*time.Second {
+				k, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, keptPod.Name, metav1.GetOptions{})
+				g.Expect(err).NotTo(HaveOccurred(), "daemon pod %s on node %s is gone %s after the taint, before its tolerationSeconds %s", keptPod.Name, kept, early.Round(time.Second), grace)
+				g.Expect(k.DeletionTimestamp).To(BeNil(), "daemon pod %s on node %s is evicted %s after the taint, before its tolerationSeconds %s", k.Name, kept, early.Round(time.Second), grace)
+			}
+		}).WithTimeout(time.Until(tainted.Add(grace + timeouts.Hold))).WithPolling(timeouts.HoldPoll).Should(Succeed())
+
+		var evicted time.Duration
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, keptPod.Name, metav1.GetOptions{})
+			if err == nil {
+				g.Expect(p.DeletionTimestamp).NotTo(BeNil(), "daemon pod %s on node %s, tainted NoExecute for over %s, should be evicted", p.Name, kept, grace)
+			}
+			evicted = time.Since(tainted)
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+		framework.RecordLatency("NoExecute taint → pod with tolerationSeconds 20 evicted (upper bound)", kept, evicted)
 	})
 })
 

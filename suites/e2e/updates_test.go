@@ -149,6 +149,55 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 				"DaemonSet %s after 4 template versions with revisionHistoryLimit=1: exactly the current revision (4) and the newest old one (3) remain", ds.Name)
 		}).WithTimeout(timeouts.Short).Should(Succeed())
 	})
+
+	It("manages its ControllerRevisions through the API: one owned revision per template, recreated when deleted, a new one per template change", Label("DS-UPD-07"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-revisions")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		crs := clients.Kube.AppsV1().ControllerRevisions(ns)
+		revs := revisions(ctx, ds)
+		Expect(revs).To(HaveLen(1), "a new DaemonSet has exactly one ControllerRevision")
+		first := revs[0]
+		Expect(metav1.GetControllerOf(&first)).To(HaveField("UID", ds.UID), "ControllerRevision %s must be controlled by DaemonSet %s", first.Name, ds.Name)
+		Expect(first.Revision).To(BeEquivalentTo(1))
+		Expect(first.Labels).To(HaveKeyWithValue(revisionHashLabel, currentHash(ctx, ds)))
+		pods := podUIDs(ctx, ds)
+
+		By("reading, patching and reading back the revision")
+		got, err := crs.Get(ctx, first.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred(), "GET ControllerRevision %s", first.Name)
+		Expect(got.Data.Raw).To(Equal(first.Data.Raw))
+		_, err = crs.Patch(ctx, first.Name, types.MergePatchType, []byte(`{"metadata":{"labels":{"dsconform.e2e/patched":"true"}}}`), metav1.PatchOptions{})
+		Expect(err).NotTo(HaveOccurred(), "PATCH ControllerRevision %s", first.Name)
+		got, err = crs.Get(ctx, first.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.Labels).To(HaveKeyWithValue("dsconform.e2e/patched", "true"))
+
+		By("deleting the current revision: the controller recreates it under the same name")
+		Expect(crs.Delete(ctx, first.Name, metav1.DeleteOptions{})).To(Succeed())
+		Eventually(ctx, func(g Gomega) {
+			r, err := crs.Get(ctx, first.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "the DaemonSet controller should recreate its current ControllerRevision %s", first.Name)
+			g.Expect(r.UID).NotTo(Equal(first.UID), "ControllerRevision %s is still the deleted one", first.Name)
+			g.Expect(metav1.GetControllerOf(r)).To(HaveField("UID", ds.UID))
+			g.Expect(r.Data.Raw).To(MatchJSON(first.Data.Raw), "the recreated revision must hold the same template")
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+		Expect(podUIDs(ctx, ds)).To(Equal(pods), "recreating the revision must not restart any daemon pod")
+
+		By("a template change adds revision 2, and the pods carry its hash")
+		setVersion(ctx, ds, "2")
+		ds = waitForRollout(ctx, ds)
+		Eventually(ctx, func(g Gomega) {
+			byRevision := map[int64]string{}
+			for _, r := range revisions(ctx, ds) {
+				byRevision[r.Revision] = r.Labels[revisionHashLabel]
+			}
+			g.Expect(byRevision).To(HaveLen(2), "DaemonSet %s after one template change: ControllerRevisions by revision %v", ds.Name, byRevision)
+			g.Expect(byRevision).To(HaveKey(int64(2)))
+			for n, ps := range daemonPods(ctx, g, ds) {
+				g.Expect(ps[0].Labels).To(HaveKeyWithValue(revisionHashLabel, byRevision[2]), "pod %s on node %s should run revision 2", ps[0].Name, n)
+			}
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+	})
 })
 
 func setVersion(ctx context.Context, ds *appsv1.DaemonSet, v string) {

@@ -67,4 +67,42 @@ var _ = Describe("[sig-apps] DaemonSet API validation", Label("daemonset", "vali
 			expectInvalid(err, c.field)
 		}
 	})
+
+	It("ANDs matchLabels and matchExpressions: the template must satisfy both, and a pod matching only one is neither adopted nor counted", Label("DS-VAL-05"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-val-and")
+		target := eligibleNodes(ctx)[0]
+		selector := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "monitoring-daemon"},
+			MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"agent"}}}}
+
+		half := newDaemonSet("monitoring-daemon", ns).Obj() // template labels app=monitoring-daemon only
+		half.Spec.Selector = selector
+		_, err := clients.Kube.AppsV1().DaemonSets(ns).Create(ctx, half, metav1.CreateOptions{})
+		expectInvalid(err, "spec.template.metadata.labels")
+
+		By("two pods by hand on " + target + ", each matching one half of the selector")
+		tmpl := newDaemonSet("monitoring-daemon", ns).Obj()
+		tmpl.Spec.Selector = selector
+		tmpl.Spec.Template.Labels = map[string]string{"app": "monitoring-daemon", "tier": "agent"}
+		var strays []string
+		for name, lbls := range map[string]map[string]string{
+			"labels-only":     {"app": "monitoring-daemon", "tier": "other"},
+			"expression-only": {"app": "other", "tier": "agent"},
+		} {
+			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: lbls}, Spec: *tmpl.Spec.Template.Spec.DeepCopy()}
+			p.Spec.NodeName = target
+			_, err := clients.Kube.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{})
+			Expect(err).NotTo(HaveOccurred(), "creating pod %s", name)
+			strays = append(strays, name)
+		}
+		ds := waitForRollout(ctx, createDaemonSet(ctx, tmpl))
+		Consistently(ctx, func(g Gomega) {
+			for _, name := range strays {
+				p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+				g.Expect(err).NotTo(HaveOccurred(), "pod %s on node %s matches only half of the selector: the DaemonSet must not delete it", name, target)
+				g.Expect(p.DeletionTimestamp).To(BeNil(), "pod %s on node %s matches only half of the selector: the DaemonSet must not delete it", name, target)
+				g.Expect(metav1.GetControllerOf(p)).To(BeNil(), "pod %s (labels %v) matches only half of the selector %v: the DaemonSet must not adopt it", name, p.Labels, selector)
+			}
+			g.Expect(daemonPods(ctx, g, ds)[target]).To(HaveLen(1), "node %s: the DaemonSet runs its own pod beside the two half-matching ones", target)
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
+	})
 })
