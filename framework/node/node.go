@@ -123,4 +123,3 @@ func IsControlPlane(n *corev1.Node) bool {
 	_, ok := n.Labels["node-role.kubernetes.io/control-plane"]
 	return ok
 }
-

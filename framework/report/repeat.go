@@ -30,9 +30,9 @@ type RepeatSpec struct {
 	Failed        int      `json:"failed"`
 	Skipped       int      `json:"skipped"`
 	NotRun        int      `json:"notRun"`
-	MinSeconds    float64  `json:"minSeconds"`    // over the runs it passed
-	MedianSeconds float64  `json:"medianSeconds"` // over the runs it passed
-	MaxSeconds    float64  `json:"maxSeconds"`    // over the runs it passed
+	MinSeconds    float64  `json:"minSeconds"`         // over the runs it passed
+	MedianSeconds float64  `json:"medianSeconds"`      // over the runs it passed
+	MaxSeconds    float64  `json:"maxSeconds"`         // over the runs it passed
 	Failures      []string `json:"failures,omitempty"` // "run 3: <first line of the message>"
 }
 

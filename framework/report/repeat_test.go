@@ -20,7 +20,9 @@ func TestBuildRepeat(t *testing.T) {
 	a := func(state string, d float64) Spec {
 		return Spec{RequirementID: "DS-A-01", Text: "a", State: state, DurationSeconds: d, FailureMessage: "timed out\nmore"}
 	}
-	b := func(d float64) Spec { return Spec{RequirementID: "DS-B-01", Text: "b", State: "passed", DurationSeconds: d} }
+	b := func(d float64) Spec {
+		return Spec{RequirementID: "DS-B-01", Text: "b", State: "passed", DurationSeconds: d}
+	}
 	filtered := Spec{RequirementID: "DS-C-01", Text: "c", State: "skipped"}
 	rp := BuildRepeat([]Report{
 		run("PASSED", b(3), a("passed", 10), filtered),
