@@ -22,9 +22,15 @@ type Config struct {
 	UseExistingCluster bool
 	KeepCluster        bool // do not delete a cluster this run created
 	AllowNodeChanges   bool // allow tainting/labelling nodes of a non-kind cluster
-	WorkloadImage      string
-	TimeoutScale       float64 // multiplies every timeout tier (slow machines)
-	DryRun             bool
+	// NodeAccess is how specs reach a node's host: "kind" (docker exec, kind clusters
+	// only) or "agent" (a privileged agent pod per node, through the API's exec).
+	NodeAccess string
+	// NotKind treats a kind cluster as any other cluster: nothing kind-specific is used
+	// (no node joins or removals, no docker exec), as on a cluster a vendor ships.
+	NotKind       bool
+	WorkloadImage string
+	TimeoutScale  float64 // multiplies every timeout tier (slow machines)
+	DryRun        bool
 }
 
 type setting struct {
@@ -42,6 +48,8 @@ func (c *Config) settings() []setting {
 		{"kubeconfig", "KUBECONFIG", "kubeconfig of an existing cluster (with use-existing-cluster)", &c.Kubeconfig, ""},
 		{"use-existing-cluster", "E2E_USE_EXISTING_CLUSTER", "test the cluster in kubeconfig instead of creating one", &c.UseExistingCluster, "false"},
 		{"keep-cluster", "E2E_KEEP_CLUSTER", "keep a cluster this run created", &c.KeepCluster, "false"},
+		{"node-access", "E2E_NODE_ACCESS", "how specs reach nodes: kind (docker exec) or agent (privileged agent pods through the API)", &c.NodeAccess, "kind"},
+		{"not-kind", "E2E_NOT_KIND", "treat the cluster as not kind: skip node joins/removals, never use docker exec", &c.NotKind, "false"},
 		{"allow-node-changes", "E2E_ALLOW_NODE_CHANGES", "allow specs to taint, label and cordon nodes of a cluster that is not kind", &c.AllowNodeChanges, "false"},
 		{"workload-image", "WORKLOAD_IMAGE", "image the fixtures run", &c.WorkloadImage, "localhost/dsconform/workload:dev"},
 		{"timeout-scale", "E2E_TIMEOUT_SCALE", "multiplier for every timeout tier", &c.TimeoutScale, "1"},
@@ -83,6 +91,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) error {
 func (c *Config) Validate() error {
 	if c.TimeoutScale <= 0 {
 		return fmt.Errorf("e2e.timeout-scale=%v must be positive", c.TimeoutScale)
+	}
+	if c.NodeAccess != "" && c.NodeAccess != "kind" && c.NodeAccess != "agent" {
+		return fmt.Errorf("E2E_NODE_ACCESS=%q: want kind (docker exec into kind nodes) or agent (privileged agent pods through the API)", c.NodeAccess)
+	}
+	if c.NotKind && !c.UseExistingCluster {
+		return fmt.Errorf("E2E_NOT_KIND=true tests an existing cluster as a vendor's: set E2E_USE_EXISTING_CLUSTER=true and KUBECONFIG")
 	}
 	if c.UseExistingCluster {
 		if c.Kubeconfig == "" {

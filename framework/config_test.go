@@ -65,6 +65,10 @@ func TestConfigValidate(t *testing.T) {
 		{"existing cluster ok", Config{UseExistingCluster: true, Kubeconfig: kc, TimeoutScale: 1}, ""},
 		{"missing kind config", Config{KindConfig: "/nope.yaml", TimeoutScale: 1}, "kind config /nope.yaml cannot be read"},
 		{"new cluster ok", Config{KindConfig: kc, TimeoutScale: 1}, ""},
+		{"unknown node access", Config{KindConfig: kc, TimeoutScale: 1, NodeAccess: "ssh"}, `E2E_NODE_ACCESS="ssh": want kind`},
+		{"agent node access", Config{KindConfig: kc, TimeoutScale: 1, NodeAccess: "agent"}, ""},
+		{"not kind needs an existing cluster", Config{KindConfig: kc, TimeoutScale: 1, NotKind: true}, "set E2E_USE_EXISTING_CLUSTER=true"},
+		{"not kind, agent, existing cluster", Config{UseExistingCluster: true, Kubeconfig: kc, TimeoutScale: 1, NotKind: true, NodeAccess: "agent"}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

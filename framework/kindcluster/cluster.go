@@ -174,6 +174,12 @@ func (c *Cluster) client(kubeconfig string) (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(cfg)
 }
 
+// WaitHealthy waits (up to three minutes) until the cluster is ready for specs: every
+// one of wantNodes nodes Ready and kube-system's workloads available.
+func (c *Cluster) WaitHealthy(ctx context.Context, kubeconfig string, wantNodes int) error {
+	return c.healthy(ctx, kubeconfig, wantNodes)
+}
+
 // healthy checks every node is Ready and kube-system's workloads are available:
 // the cluster is ready for specs, not only for kubectl.
 func (c *Cluster) healthy(ctx context.Context, kubeconfig string, wantNodes int) error {

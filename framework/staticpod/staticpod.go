@@ -10,10 +10,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive
 	. "github.com/onsi/gomega"    //nolint:revive
-	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/yaml"
 
-	"github.com/dsconform/dsconform/framework/kindcluster"
+	"github.com/dsconform/dsconform/framework/nodeaccess"
 )
 
 // ManifestDirFrom works out the static pod directory from the kubelet's argv:
@@ -58,14 +57,14 @@ func ManifestDirFrom(argv []string, readFile func(string) ([]byte, error)) (stri
 }
 
 // ManifestDir reads the running kubelet's command line and config on the node.
-func ManifestDir(n nodes.Node) (string, error) {
-	out, err := kindcluster.Run(n, nil, "sh", "-c", `tr '\0' '\n' </proc/$(pgrep -xo kubelet)/cmdline`)
+func ManifestDir(n nodeaccess.Node) (string, error) {
+	out, err := n.Run(nil, "sh", "-c", `tr '\0' '\n' </proc/$(pgrep -xo kubelet)/cmdline`)
 	if err != nil {
 		return "", fmt.Errorf("reading the kubelet's command line: %w", err)
 	}
 	argv := strings.Split(strings.TrimSpace(out), "\n")
 	return ManifestDirFrom(argv, func(p string) ([]byte, error) {
-		s, err := kindcluster.Run(n, nil, "cat", p)
+		s, err := n.Run(nil, "cat", p)
 		return []byte(s), err
 	})
 }
@@ -73,35 +72,35 @@ func ManifestDir(n nodes.Node) (string, error) {
 // Write puts a manifest file into dir on the node atomically (a temporary file
 // outside the directory, then a rename, so the kubelet never reads half a file)
 // and registers its removal.
-func Write(n nodes.Node, dir, file, content string) string {
+func Write(n nodeaccess.Node, dir, file, content string) string {
 	GinkgoHelper()
 	dest := path.Join(dir, file)
 	tmp := "/tmp/dsconform-" + file
-	_, err := kindcluster.Run(n, []byte(content), "sh", "-c", fmt.Sprintf("cat >%q && mv %q %q", tmp, tmp, dest))
-	Expect(err).NotTo(HaveOccurred(), "writing static pod manifest %s on node %s", dest, n)
+	_, err := n.Run([]byte(content), "sh", "-c", fmt.Sprintf("cat >%q && mv %q %q", tmp, tmp, dest))
+	Expect(err).NotTo(HaveOccurred(), "writing static pod manifest %s on node %s", dest, n.Name())
 	DeferCleanup(func() {
-		_, err := kindcluster.Run(n, nil, "rm", "-f", dest)
-		Expect(err).NotTo(HaveOccurred(), "removing static pod manifest %s from node %s", dest, n)
+		_, err := n.Run(nil, "rm", "-f", dest)
+		Expect(err).NotTo(HaveOccurred(), "removing static pod manifest %s from node %s", dest, n.Name())
 	})
 	return dest
 }
 
 // Remove deletes a manifest file now.
-func Remove(n nodes.Node, file string) {
+func Remove(n nodeaccess.Node, file string) {
 	GinkgoHelper()
-	_, err := kindcluster.Run(n, nil, "rm", "-f", file)
-	Expect(err).NotTo(HaveOccurred(), "removing %s from node %s", file, n)
+	_, err := n.Run(nil, "rm", "-f", file)
+	Expect(err).NotTo(HaveOccurred(), "removing %s from node %s", file, n.Name())
 }
 
 // Move renames a file on the node (e.g. a control-plane manifest out of the
 // directory) and registers moving it back.
-func Move(n nodes.Node, from, to string) {
+func Move(n nodeaccess.Node, from, to string) {
 	GinkgoHelper()
-	_, err := kindcluster.Run(n, nil, "mv", from, to)
-	Expect(err).NotTo(HaveOccurred(), "moving %s to %s on node %s", from, to, n)
+	_, err := n.Run(nil, "mv", from, to)
+	Expect(err).NotTo(HaveOccurred(), "moving %s to %s on node %s", from, to, n.Name())
 	DeferCleanup(func() {
-		_, err := kindcluster.Run(n, nil, "sh", "-c", fmt.Sprintf("test ! -e %q || mv %q %q", to, to, from))
-		Expect(err).NotTo(HaveOccurred(), "moving %s back to %s on node %s", to, from, n)
+		_, err := n.Run(nil, "sh", "-c", fmt.Sprintf("test ! -e %q || mv %q %q", to, to, from))
+		Expect(err).NotTo(HaveOccurred(), "moving %s back to %s on node %s", to, from, n.Name())
 	})
 }
 
@@ -109,7 +108,7 @@ func Move(n nodes.Node, from, to string) {
 func MirrorName(pod, node string) string { return pod + "-" + node }
 
 // KubeletView is what the node says about its static pods, for diagnostics.
-func KubeletView(n nodes.Node, dir string) string {
+func KubeletView(n nodeaccess.Node, dir string) string {
 	var b strings.Builder
 	for _, c := range []string{
 		"ls -la " + dir,
@@ -118,7 +117,7 @@ func KubeletView(n nodes.Node, dir string) string {
 		"ctr -n k8s.io tasks ls",
 		"journalctl -u kubelet --no-pager -n 150",
 	} {
-		out, err := kindcluster.Run(n, nil, "sh", "-c", c)
+		out, err := n.Run(nil, "sh", "-c", c)
 		fmt.Fprintf(&b, "$ %s\n%s", c, out)
 		if err != nil {
 			fmt.Fprintf(&b, "(error: %v)\n", err)
@@ -131,12 +130,12 @@ func KubeletView(n nodes.Node, dir string) string {
 // TaskRunning reports whether the container with the CRI container ID
 // ("containerd://<id>") has a running task on the node. An answer that does not
 // look like `ctr tasks ls` output is an error, never "not running".
-func TaskRunning(n nodes.Node, containerID string) (bool, error) {
+func TaskRunning(n nodeaccess.Node, containerID string) (bool, error) {
 	id := strings.TrimPrefix(containerID, "containerd://")
 	if id == "" {
-		return false, fmt.Errorf("no container ID to look for on node %s", n)
+		return false, fmt.Errorf("no container ID to look for on node %s", n.Name())
 	}
-	out, err := kindcluster.Run(n, nil, "ctr", "-n", "k8s.io", "tasks", "ls")
+	out, err := n.Run(nil, "ctr", "-n", "k8s.io", "tasks", "ls")
 	if err != nil {
 		return false, err
 	}

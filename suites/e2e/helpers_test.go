@@ -22,6 +22,7 @@ import (
 	"github.com/dsconform/dsconform/framework/diagnostics"
 	"github.com/dsconform/dsconform/framework/kindcluster"
 	"github.com/dsconform/dsconform/framework/node"
+	"github.com/dsconform/dsconform/framework/nodeaccess"
 	"github.com/dsconform/dsconform/framework/releases"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
@@ -151,11 +152,33 @@ func requireNodeChanges() {
 	}
 }
 
-// requireNodeAccess skips a spec that runs commands on nodes unless the cluster is kind.
+// requireNodeAccess skips a spec that runs commands on nodes unless there is a way
+// onto them: kind's exec on a kind cluster, or agent pods the user opted into.
 func requireNodeAccess() {
-	if !state.IsKind || kind == nil {
-		Skip("needs node access through kind's exec interface: the cluster under test is not a kind cluster")
+	if agents == nil && (!state.IsKind || kind == nil) {
+		Skip("needs access to the nodes' hosts: the cluster under test is not a kind cluster; set E2E_NODE_ACCESS=agent to reach them through privileged agent pods (this changes files on nodes)")
 	}
+}
+
+// requireKind skips a spec that joins, stops or removes nodes: only kind can.
+func requireKind() {
+	if !state.IsKind || kind == nil {
+		Skip("joins, stops or removes nodes, which needs a kind cluster: nodes cannot be added to or removed from this cluster")
+	}
+}
+
+// hostOf is the node's host, reached the configured way (kind's exec or its agent pod).
+func hostOf(ctx context.Context, name string) nodeaccess.Node {
+	GinkgoHelper()
+	requireNodeAccess()
+	if agents != nil {
+		n, err := agents.Node(ctx, name)
+		Expect(err).NotTo(HaveOccurred())
+		return n
+	}
+	n, err := kind.Node(name)
+	Expect(err).NotTo(HaveOccurred(), "kind node %s", name)
+	return nodeaccess.Kind(n)
 }
 
 func clusterNameOf(ctx context.Context) string {
@@ -183,6 +206,7 @@ type environment struct {
 	KindVersion    string        `json:"kindVersion"`
 	ClusterName    string        `json:"clusterName"`
 	IsKind         bool          `json:"isKind"`
+	NodeAccess     string        `json:"nodeAccess"` // how specs reached the nodes' hosts
 	ClusterCreated bool          `json:"clusterCreated"`
 	SetupSeconds   float64       `json:"setupSeconds"`
 	SuiteCommit    string        `json:"suiteCommit"`
@@ -218,6 +242,14 @@ func writeEnvironment(ctx context.Context, c *framework.Clients, s suiteState) e
 	env := environment{Started: time.Now().UTC(), ServerVersion: v.GitVersion, NodeImage: cfg.NodeImage, KindVersion: kindModuleVersion(),
 		ClusterName: cfg.ClusterName, IsKind: s.IsKind, ClusterCreated: s.Created, SetupSeconds: s.SetupSecs, SuiteCommit: gitCommit(),
 		LabelFilter: suite.LabelFilter, RandomSeed: suite.RandomSeed, ParallelProcs: suite.ParallelTotal, Swept: s.Swept, ClusterNote: s.ClusterDecision}
+	switch {
+	case s.AgentNamespace != "":
+		env.NodeAccess = "agent pods (privileged, host PID and network) in namespace " + s.AgentNamespace + ", through the API server's exec"
+	case s.IsKind:
+		env.NodeAccess = "kind (docker exec into the node containers)"
+	default:
+		env.NodeAccess = "none: specs that need a node's host are skipped (E2E_NODE_ACCESS=agent enables them)"
+	}
 	for _, n := range nodes {
 		info := n.Status.NodeInfo
 		ns := nodeSummary{Name: n.Name, KubeletVersion: info.KubeletVersion, Runtime: info.ContainerRuntimeVersion,
@@ -298,6 +330,11 @@ func checkNothingLeaked(ctx context.Context) {
 				leaks = append(leaks, "node "+n.Name+" is cordoned")
 			}
 		}
+		agentPods, err := clients.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: nodeaccess.AgentLabel})
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, p := range agentPods.Items {
+			leaks = append(leaks, fmt.Sprintf("node agent pod %s/%s on node %s", p.Namespace, p.Name, p.Spec.NodeName))
+		}
 		leaks = append(leaks, leakedOnNodes(ctx)...)
 		g.Expect(leaks).To(BeEmpty(), "the suite left these behind")
 	}).WithTimeout(timeouts.Long).Should(Succeed())
@@ -320,7 +357,7 @@ func leakedOnNodes(ctx context.Context) []string {
 			leaks = append(leaks, "node container "+n.String())
 			continue
 		}
-		dir, err := staticpod.ManifestDir(n)
+		dir, err := staticpod.ManifestDir(nodeaccess.Kind(n))
 		if err != nil {
 			continue
 		}

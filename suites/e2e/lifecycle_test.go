@@ -17,6 +17,7 @@ import (
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
 	"github.com/dsconform/dsconform/framework/kindcluster"
+	"github.com/dsconform/dsconform/framework/nodeaccess"
 )
 
 var addedNodes atomic.Int32
@@ -51,7 +52,7 @@ func removeWorker(ctx context.Context, name string) {
 
 var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("daemonset", "node-lifecycle", "disruptive", "node-access"), func() {
 	BeforeEach(func() {
-		requireNodeAccess()
+		requireKind()
 		requireNodeChanges()
 	})
 
@@ -132,8 +133,9 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		}).Should(Succeed())
 
 		By("stopping the kubelet on " + target + ": the node stops reporting")
-		n, err := kind.Node(target)
+		kn, err := kind.Node(target)
 		Expect(err).NotTo(HaveOccurred())
+		n := nodeaccess.Kind(kn) // not an agent: exec through the API needs the kubelet this stops
 		stopped := time.Now()
 		_, err = runOn(n, "systemctl", "stop", "kubelet")
 		Expect(err).NotTo(HaveOccurred())

@@ -25,8 +25,7 @@ var _ = Describe("[sig-apps] Communicating with daemon pods", Label("daemonset",
 		Expect(err).NotTo(HaveOccurred())
 		// The request is made from inside the control-plane node container, on the
 		// cluster's own network, as a client on the node network would.
-		cp, err := kind.Node(controlPlaneName(ctx))
-		Expect(err).NotTo(HaveOccurred())
+		cp := hostOf(ctx, controlPlaneName(ctx))
 		byNode := daemonPods(ctx, Default, ds)
 		Expect(byNode).To(HaveLen(len(want)), "daemon pods of %s: one on each of %v", ds.Name, want)
 		for n := range byNode {

@@ -10,19 +10,18 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/diagnostics"
-	"github.com/dsconform/dsconform/framework/kindcluster"
+	"github.com/dsconform/dsconform/framework/nodeaccess"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
 
 // staticNode is a node a static-pod spec works on, with its manifest directory.
 type staticNode struct {
 	Name string
-	Node nodes.Node
+	Node nodeaccess.Node
 	Dir  string
 }
 
@@ -32,9 +31,7 @@ var manifestDirs sync.Map // node name -> manifest dir, read once per process
 // kubelet's view of it as a diagnostic for the spec.
 func onNode(ctx context.Context, name string) staticNode {
 	GinkgoHelper()
-	requireNodeAccess()
-	n, err := kind.Node(name)
-	Expect(err).NotTo(HaveOccurred())
+	n := hostOf(ctx, name)
 	dir, ok := manifestDirs.Load(name)
 	if !ok {
 		d, err := staticpod.ManifestDir(n)
@@ -113,8 +110,8 @@ func expectMirrorValid(p *corev1.Pod, nodeName string) {
 	Expect(p.Spec.NodeName).To(Equal(nodeName))
 }
 
-func runOn(n nodes.Node, name string, args ...string) (string, error) {
-	return kindcluster.Run(n, nil, name, args...)
+func runOn(n nodeaccess.Node, name string, args ...string) (string, error) {
+	return n.Run(nil, name, args...)
 }
 
 // startStaticPod writes a "web" static pod manifest on the first worker, in a new

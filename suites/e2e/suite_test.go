@@ -14,9 +14,13 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/kindcluster"
+	"github.com/dsconform/dsconform/framework/nodeaccess"
 )
 
 var (
@@ -25,6 +29,8 @@ var (
 	timeouts framework.Timeouts
 	// kind is the cluster under test when it is a kind cluster the suite may change.
 	kind *kindcluster.Cluster
+	// agents reach nodes through privileged pods when E2E_NODE_ACCESS=agent.
+	agents *nodeaccess.Agents
 )
 
 // suiteState travels from process 1 to every parallel process.
@@ -37,6 +43,8 @@ type suiteState struct {
 	Swept      []string `json:"swept"` // what dead runs had left, removed before this one
 	// ClusterDecision says whether the cluster was reused, created or replaced, and why.
 	ClusterDecision string `json:"clusterDecision"`
+	// AgentNamespace holds the node agent pods (E2E_NODE_ACCESS=agent).
+	AgentNamespace string `json:"agentNamespace,omitempty"`
 }
 
 var state suiteState
@@ -86,7 +94,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	}
 	c, err := framework.NewClients(s.Kubeconfig)
 	Expect(err).NotTo(HaveOccurred())
-	s.IsKind = clusterIsKind(ctx, c)
+	s.IsKind = clusterIsKind(ctx, c) && !cfg.NotKind
 	leaseCtx, cancel := context.WithCancel(context.Background())
 	stopLease = cancel
 	Expect(holdRunLease(leaseCtx, c, s.RunID)).To(Succeed())
@@ -96,6 +104,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	}
 	s.Swept = sweepLeftovers(ctx, c, sweepOn)
 	recordSweep(s.Swept)
+	if cfg.NodeAccess == "agent" {
+		s.AgentNamespace = createAgentNamespace(ctx, c, s.RunID)
+	}
 	s.SetupSecs = time.Since(start).Seconds()
 	Expect(writeEnvironment(ctx, c, s)).To(Succeed())
 	return mustJSON(s)
@@ -110,6 +121,10 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	if state.IsKind && kind == nil {
 		kind = kindcluster.New(clusterNameOf(ctx), nil)
 	}
+	if state.AgentNamespace != "" {
+		agents = &nodeaccess.Agents{Client: clients.Kube, Rest: clients.Rest, Namespace: state.AgentNamespace,
+			Image: cfg.WorkloadImage, Timeout: timeouts.Medium}
+	}
 }, NodeTimeout(15*time.Minute))
 
 var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
@@ -119,6 +134,7 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	if stopLease != nil {
 		defer func() { stopLease(); releaseRunLease(context.Background(), clients) }()
 	}
+	removeAgents(ctx)
 	checkNothingLeaked(ctx)
 	if kind != nil && !cfg.UseExistingCluster {
 		dir := filepath.Join(cfg.Artifacts, "kind-logs")
@@ -149,4 +165,33 @@ func clusterIsKind(ctx context.Context, c *framework.Clients) bool {
 		}
 	}
 	return true
+}
+
+// createAgentNamespace makes the namespace of this run's node agent pods. It carries
+// the run's label (a dead run's is swept by the next) and allows privileged pods
+// where Pod Security admission is enforced.
+func createAgentNamespace(ctx context.Context, c *framework.Clients, runID string) string {
+	GinkgoHelper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "dsconform-agents-" + runID, Labels: map[string]string{
+		framework.RunLabel: runID, nodeaccess.AgentLabel: "true",
+		"pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/warn": "privileged"}}}
+	_, err := c.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
+	Expect(err).NotTo(HaveOccurred(), "creating the node agents' namespace")
+	return ns.Name
+}
+
+// removeAgents deletes the agent pods' namespace and waits until it is gone, so the
+// leak check that follows sees nothing of them.
+func removeAgents(ctx context.Context) {
+	if state.AgentNamespace == "" {
+		return
+	}
+	err := clients.Kube.CoreV1().Namespaces().Delete(ctx, state.AgentNamespace, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		Fail(fmt.Sprintf("deleting the node agents' namespace %s: %v", state.AgentNamespace, err))
+	}
+	Eventually(ctx, func() bool {
+		_, err := clients.Kube.CoreV1().Namespaces().Get(ctx, state.AgentNamespace, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	}).WithTimeout(timeouts.Long).Should(BeTrue(), "the node agents' namespace %s should be gone", state.AgentNamespace)
 }

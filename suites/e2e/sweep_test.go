@@ -16,6 +16,7 @@ import (
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/kindcluster"
 	"github.com/dsconform/dsconform/framework/node"
+	"github.com/dsconform/dsconform/framework/nodeaccess"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
 
@@ -168,7 +169,7 @@ func sweepKindNodes(k *kindcluster.Cluster) []string {
 			}
 			continue
 		}
-		dir, err := staticpod.ManifestDir(n)
+		dir, err := staticpod.ManifestDir(nodeaccess.Kind(n))
 		if err != nil {
 			continue
 		}

@@ -1,0 +1,222 @@
+// Package selftest is the suite's fault matrix: a table of faults, each breaking one
+// behaviour area of a kind cluster, and the pure check of what a run under a fault
+// must show: exactly the expected requirements failed, with messages that say why.
+// `make e2e-selftest` (scripts/selftest) injects each fault, runs the affected specs,
+// restores the cluster and evaluates the run with Evaluate.
+package selftest
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/dsconform/dsconform/framework/report"
+)
+
+// Step is one command of an injection or a restore, run on a node of the kind cluster.
+type Step struct {
+	// Node is "control-plane" (the first control-plane node) or "first-worker" (the
+	// first node, by name, without the control-plane role).
+	Node string `json:"node"`
+	// Sh is a shell command run on the node; Stdin, if set, is a fixture file fed to it.
+	Sh    string `json:"sh"`
+	Stdin string `json:"stdin,omitempty"`
+	// Until makes the step a wait: Sh is retried every 2 s until it succeeds, for up to
+	// three minutes.
+	Until bool `json:"until,omitempty"`
+}
+
+// Fault is one row of the table.
+type Fault struct {
+	ID      string `json:"id"`
+	Area    string `json:"area"` // controllers, garbage collection, eviction, scheduling, ...
+	What    string `json:"what"`
+	Inject  []Step `json:"inject"`
+	Restore []Step `json:"restore"` // idempotent: also run before the first fault, to clear a killed self-test's leftovers
+	// Run is the Ginkgo label filter of the specs run while the fault is in place.
+	Run string `json:"run"`
+	// Fails lists the requirement IDs that must fail; every other spec run must pass.
+	Fails []string `json:"fails"`
+	// Message is a regular expression every expected failure's message must match:
+	// the failure must say what was wrong, not only that something timed out.
+	Message string `json:"message"`
+}
+
+// Load reads and checks the fault table.
+func Load(path string) ([]Fault, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var faults []Fault
+	if err := yaml.UnmarshalStrict(data, &faults); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return faults, Validate(faults)
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9-]+$`)
+
+// Validate checks the table is usable: unique IDs, something to inject and restore,
+// specs to run, expected failures among them, a message pattern that compiles.
+func Validate(faults []Fault) error {
+	seen := map[string]bool{}
+	for _, f := range faults {
+		switch {
+		case !idPattern.MatchString(f.ID):
+			return fmt.Errorf("fault %q: the id must be lower-case words joined by dashes", f.ID)
+		case seen[f.ID]:
+			return fmt.Errorf("fault %s is listed twice", f.ID)
+		case f.Area == "" || f.What == "":
+			return fmt.Errorf("fault %s needs an area and a description (what)", f.ID)
+		case len(f.Inject) == 0 || len(f.Restore) == 0:
+			return fmt.Errorf("fault %s needs inject and restore steps", f.ID)
+		case f.Run == "" || len(f.Fails) == 0:
+			return fmt.Errorf("fault %s needs specs to run and the requirement IDs that must fail", f.ID)
+		}
+		seen[f.ID] = true
+		if _, err := regexp.Compile(f.Message); err != nil {
+			return fmt.Errorf("fault %s: message pattern: %v", f.ID, err)
+		}
+		for _, id := range f.Fails {
+			if !strings.Contains(f.Run, id) {
+				return fmt.Errorf("fault %s expects %s to fail but does not run it (run: %s)", f.ID, id, f.Run)
+			}
+		}
+		for _, s := range append(append([]Step{}, f.Inject...), f.Restore...) {
+			if s.Node != "control-plane" && s.Node != "first-worker" {
+				return fmt.Errorf("fault %s: step node %q: want control-plane or first-worker", f.ID, s.Node)
+			}
+			if s.Sh == "" {
+				return fmt.Errorf("fault %s: a step without a command", f.ID)
+			}
+		}
+	}
+	return nil
+}
+
+// Outcome is what one fault's run showed.
+type Outcome struct {
+	Fault      string            `json:"fault"`
+	Area       string            `json:"area"`
+	What       string            `json:"what"`
+	Verdict    string            `json:"verdict"`          // the run's verdict
+	Results    map[string]string `json:"results"`          // requirement -> passed, failed, skipped
+	Caught     []string          `json:"caught"`           // expected failures that failed with a message naming the fault
+	Missed     []string          `json:"missed,omitempty"` // expected failures that did not fail
+	Unexpected []string          `json:"unexpected,omitempty"`
+	Vague      []string          `json:"vague,omitempty"` // failed, but the message does not match the fault's pattern
+	Seconds    float64           `json:"seconds"`
+	Problem    string            `json:"problem,omitempty"` // injection or restore failed: the run proves nothing
+}
+
+// OK reports whether the run showed exactly what the fault predicts.
+func (o Outcome) OK() bool {
+	return o.Problem == "" && len(o.Missed) == 0 && len(o.Unexpected) == 0 && len(o.Vague) == 0 && len(o.Caught) > 0
+}
+
+// Evaluate compares a run under a fault with the fault's prediction.
+func Evaluate(f Fault, r report.Report) Outcome {
+	o := Outcome{Fault: f.ID, Area: f.Area, What: f.What, Verdict: r.Verdict, Results: map[string]string{}, Seconds: r.DurationSeconds}
+	msg := regexp.MustCompile(f.Message)
+	expected := map[string]bool{}
+	for _, id := range f.Fails {
+		expected[id] = true
+	}
+	for _, s := range r.Specs {
+		if s.RequirementID == "" || (s.State == "skipped" && s.SkipReason == "") {
+			continue // not selected
+		}
+		failed := s.State != "passed" && s.State != "skipped"
+		o.Results[s.RequirementID] = map[bool]string{true: "failed", false: s.State}[failed]
+		switch {
+		case failed && expected[s.RequirementID] && msg.MatchString(s.FailureMessage):
+			o.Caught = append(o.Caught, s.RequirementID)
+		case failed && expected[s.RequirementID]:
+			o.Vague = append(o.Vague, s.RequirementID)
+		case failed:
+			o.Unexpected = append(o.Unexpected, s.RequirementID)
+		}
+	}
+	for _, id := range f.Fails {
+		if o.Results[id] != "failed" {
+			o.Missed = append(o.Missed, id)
+		}
+	}
+	sort.Strings(o.Caught)
+	sort.Strings(o.Unexpected)
+	return o
+}
+
+// Sensitivity is the fault × requirement page: which fault makes which requirement fail,
+// and which requirements no fault has been seen to catch.
+type Sensitivity struct {
+	Faults   []Outcome            `json:"faults"`
+	Rows     []SensitivityRow     `json:"requirements"`
+	Unproven []report.Requirement `json:"unproven"`
+}
+
+// SensitivityRow is one requirement across the faults: "caught", "passed", "skipped",
+// "failed" (unexpectedly or vaguely) or "" (not run under that fault).
+type SensitivityRow struct {
+	report.Requirement
+	Cells []string `json:"cells"`
+}
+
+// BuildSensitivity lines up the outcomes against the catalogue.
+func BuildSensitivity(outcomes []Outcome, catalogue []report.Requirement) Sensitivity {
+	s := Sensitivity{Faults: outcomes}
+	for _, req := range catalogue {
+		row := SensitivityRow{Requirement: req}
+		caught := false
+		for _, o := range outcomes {
+			cell := o.Results[req.ID]
+			for _, c := range o.Caught {
+				if c == req.ID && o.Problem == "" {
+					cell, caught = "caught", true
+				}
+			}
+			row.Cells = append(row.Cells, cell)
+		}
+		s.Rows = append(s.Rows, row)
+		if !caught {
+			s.Unproven = append(s.Unproven, req)
+		}
+	}
+	return s
+}
+
+// Markdown renders the page as RESULTS.md and the closing note quote it.
+func (s Sensitivity) Markdown() string {
+	var b strings.Builder
+	b.WriteString("| fault | area | result | caught | missed | unexpected | vague | run (s) |\n|---|---|---|---|---|---|---|---|\n")
+	for _, o := range s.Faults {
+		res := "as predicted"
+		if !o.OK() {
+			res = "**NOT as predicted**"
+			if o.Problem != "" {
+				res += ": " + o.Problem
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.0f |\n", o.Fault, o.Area, res,
+			strings.Join(o.Caught, " "), strings.Join(o.Missed, " "), strings.Join(o.Unexpected, " "), strings.Join(o.Vague, " "), o.Seconds)
+	}
+	b.WriteString("\n| requirement |")
+	for _, o := range s.Faults {
+		b.WriteString(" " + o.Fault + " |")
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---|", len(s.Faults)) + "\n")
+	for _, r := range s.Rows {
+		fmt.Fprintf(&b, "| %s | %s |\n", r.ID, strings.Join(r.Cells, " | "))
+	}
+	fmt.Fprintf(&b, "\n%d of %d requirements caught by at least one fault; not yet proven sensitive:", len(s.Rows)-len(s.Unproven), len(s.Rows))
+	for _, u := range s.Unproven {
+		b.WriteString(" " + u.ID)
+	}
+	b.WriteString("\n")
+	return b.String()
+}

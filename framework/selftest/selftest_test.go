@@ -1,0 +1,106 @@
+package selftest
+
+import (
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/dsconform/dsconform/framework/report"
+)
+
+func TestEvaluate(t *testing.T) {
+	f := Fault{ID: "gc-off", Area: "garbage collection", What: "x", Run: "DS-DEL-01 || DS-DEL-02 || DS-DEL-03 || DS-PLACE-01",
+		Fails: []string{"DS-DEL-01", "DS-DEL-02", "DS-DEL-03"}, Message: "dsconform-worker"}
+	spec := func(id, state, msg string) report.Spec {
+		return report.Spec{RequirementID: id, State: state, FailureMessage: msg, SkipReason: map[bool]string{true: "needs 2 nodes"}[state == "skipped"]}
+	}
+	r := report.Report{Verdict: "FAILED", Specs: []report.Spec{
+		spec("DS-DEL-01", "failed", "pods remain on dsconform-worker"),
+		spec("DS-DEL-02", "timedout", "Timed out"), // failed, but says nothing of what was wrong
+		spec("DS-DEL-03", "passed", ""),            // the fault did not reach it
+		spec("DS-PLACE-01", "failed", "x on dsconform-worker"),
+		{RequirementID: "DS-VAL-01", State: "skipped"}, // filtered out
+	}}
+	o := Evaluate(f, r)
+	check := func(name string, got []string, want ...string) {
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	check("caught", o.Caught, "DS-DEL-01")
+	check("vague", o.Vague, "DS-DEL-02")
+	check("missed", o.Missed, "DS-DEL-03")
+	check("unexpected", o.Unexpected, "DS-PLACE-01")
+	if o.OK() {
+		t.Error("an outcome with missed, vague and unexpected failures is not OK")
+	}
+	if _, ok := o.Results["DS-VAL-01"]; ok {
+		t.Error("a filtered-out spec has no result under the fault")
+	}
+	good := Evaluate(f, report.Report{Specs: []report.Spec{spec("DS-DEL-01", "failed", "on dsconform-worker"),
+		spec("DS-DEL-02", "failed", "on dsconform-worker"), spec("DS-DEL-03", "failed", "on dsconform-worker"), spec("DS-PLACE-01", "passed", "")}})
+	if !good.OK() {
+		t.Errorf("outcome %+v should be OK", good)
+	}
+
+	cat := []report.Requirement{{ID: "DS-DEL-01"}, {ID: "DS-PLACE-01"}, {ID: "DS-VAL-01"}}
+	s := BuildSensitivity([]Outcome{o, good}, cat)
+	if got := s.Rows[0].Cells; got[0] != "caught" || got[1] != "caught" {
+		t.Errorf("DS-DEL-01 cells = %v", got)
+	}
+	if got := s.Rows[1].Cells; got[0] != "failed" || got[1] != "passed" {
+		t.Errorf("DS-PLACE-01 cells = %v (an unexpected failure is not a catch)", got)
+	}
+	if len(s.Unproven) != 2 || s.Unproven[0].ID != "DS-PLACE-01" || s.Unproven[1].ID != "DS-VAL-01" {
+		t.Errorf("unproven = %v", s.Unproven)
+	}
+	md := s.Markdown()
+	for _, want := range []string{"| gc-off | garbage collection | **NOT as predicted** | DS-DEL-01 | DS-DEL-03 | DS-PLACE-01 | DS-DEL-02 |", "1 of 3 requirements caught", "not yet proven sensitive: DS-PLACE-01 DS-VAL-01"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := Fault{ID: "a", Area: "x", What: "y", Inject: []Step{{Node: "control-plane", Sh: "true"}},
+		Restore: []Step{{Node: "first-worker", Sh: "true"}}, Run: "DS-A-01", Fails: []string{"DS-A-01"}, Message: "."}
+	if err := Validate([]Fault{ok}); err != nil {
+		t.Fatal(err)
+	}
+	for name, mutate := range map[string]func(*Fault){
+		"duplicate":           nil,
+		"expects unrun spec":  func(f *Fault) { f.Fails = []string{"DS-B-01"} },
+		"bad node":            func(f *Fault) { f.Inject = []Step{{Node: "worker3", Sh: "true"}} },
+		"no restore":          func(f *Fault) { f.Restore = nil },
+		"bad message pattern": func(f *Fault) { f.Message = "(" },
+		"bad id":              func(f *Fault) { f.ID = "Bad ID" },
+	} {
+		b := ok
+		faults := []Fault{ok, b}
+		if mutate != nil {
+			mutate(&b)
+			faults = []Fault{b}
+		}
+		if err := Validate(faults); err == nil {
+			t.Errorf("%s: Validate accepted it", name)
+		}
+	}
+}
+
+// The table in the repository parses and passes Validate.
+func TestRepositoryTable(t *testing.T) {
+	_, here, _, _ := runtime.Caller(0)
+	faults, err := Load(filepath.Join(filepath.Dir(here), "..", "..", "fixtures", "failure-injection", "faults.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	areas := map[string]bool{}
+	for _, f := range faults {
+		areas[f.Area] = true
+	}
+	if len(areas) < 5 {
+		t.Errorf("the table covers %d behaviour areas: %v", len(areas), areas)
+	}
+}
