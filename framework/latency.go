@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive
@@ -14,6 +15,15 @@ type Latency struct {
 	Metric  string  `json:"metric"`
 	Seconds float64 `json:"seconds"`
 	Node    string  `json:"node,omitempty"`
+}
+
+// ObservationEntry is the report entry name of a spec's findings worth keeping in the
+// report (e.g. each node's static pod directory), shown under the spec.
+const ObservationEntry = "observation"
+
+// Observe attaches a finding to the current spec's report.
+func Observe(format string, args ...any) {
+	AddReportEntry(ObservationEntry, fmt.Sprintf(format, args...), ReportEntryVisibilityNever)
 }
 
 // RecordLatency attaches a measured latency to the current spec's report.

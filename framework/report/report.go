@@ -74,6 +74,7 @@ type Spec struct {
 	SkipReason      string              `json:"skipReason,omitempty"`
 	Diagnostics     string              `json:"diagnostics,omitempty"`
 	Latencies       []framework.Latency `json:"latencies,omitempty"`
+	Observations    []string            `json:"observations,omitempty"`
 }
 
 type RequirementResult struct {
@@ -187,6 +188,11 @@ func specOf(sr types.SpecReport) Spec {
 			var l framework.Latency
 			if json.Unmarshal([]byte(e.Value.AsJSON), &l) == nil {
 				s.Latencies = append(s.Latencies, l)
+			}
+		case framework.ObservationEntry:
+			var o string
+			if json.Unmarshal([]byte(e.Value.AsJSON), &o) == nil {
+				s.Observations = append(s.Observations, o)
 			}
 		case "diagnostics":
 			_ = json.Unmarshal([]byte(e.Value.AsJSON), &s.Diagnostics)

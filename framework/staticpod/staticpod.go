@@ -4,6 +4,7 @@
 package staticpod
 
 import (
+	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
@@ -54,6 +55,23 @@ func ManifestDirFrom(argv []string, readFile func(string) ([]byte, error)) (stri
 		return "", fmt.Errorf("the kubelet config %s sets no staticPodPath: static pods from files are disabled on this node", configFile)
 	}
 	return kc.StaticPodPath, nil
+}
+
+// ManifestDirFromConfigz reads staticPodPath from the kubelet's configz answer
+// (GET /api/v1/nodes/<node>/proxy/configz): the kubelet's own account of its config.
+func ManifestDirFromConfigz(raw []byte) (string, error) {
+	var cz struct {
+		KubeletConfig *struct {
+			StaticPodPath string `json:"staticPodPath"`
+		} `json:"kubeletconfig"`
+	}
+	if err := json.Unmarshal(raw, &cz); err != nil {
+		return "", fmt.Errorf("configz does not parse: %v", err)
+	}
+	if cz.KubeletConfig == nil {
+		return "", fmt.Errorf("configz has no kubeletconfig object: %.80q", raw)
+	}
+	return cz.KubeletConfig.StaticPodPath, nil
 }
 
 // ManifestDir reads the running kubelet's command line and config on the node.

@@ -67,3 +67,17 @@ func TestTaskRunning(t *testing.T) {
 		}
 	}
 }
+
+func TestManifestDirFromConfigz(t *testing.T) {
+	for _, c := range []struct{ raw, want, err string }{
+		{`{"kubeletconfig":{"staticPodPath":"/etc/kubernetes/manifests","featureGates":{}}}`, "/etc/kubernetes/manifests", ""},
+		{`{"kubeletconfig":{}}`, "", ""}, // the file source is off: the caller says so
+		{`{"other":{}}`, "", "no kubeletconfig"},
+		{`not json`, "", "does not parse"},
+	} {
+		got, err := ManifestDirFromConfigz([]byte(c.raw))
+		if got != c.want || (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("ManifestDirFromConfigz(%s) = %q, %v; want %q, error containing %q", c.raw, got, err, c.want, c.err)
+		}
+	}
+}

@@ -284,3 +284,21 @@ var _ = Describe("[sig-node] The kubelet restarts a crashed control-plane compon
 		framework.RecordLatency("kube-scheduler killed → restarted and ready", cp, time.Since(killed))
 	})
 })
+
+var _ = Describe("[sig-node] Finding the static pod directory", Label("staticpod", "node-access"), func() {
+	It("finds each node's static pod directory from the kubelet's command line or --config file, and it agrees with what the kubelet reports through configz", Label("SP-DIR-01"), func(ctx SpecContext) {
+		nodes, err := listNodes(ctx, clients)
+		Expect(err).NotTo(HaveOccurred())
+		requireNodeAccess()
+		for _, n := range nodes {
+			fromHost, err := staticpod.ManifestDir(hostOf(ctx, n.Name))
+			Expect(err).NotTo(HaveOccurred(), "node %s: reading the static pod directory from the kubelet's command line and --config file", n.Name)
+			raw, err := clients.Kube.CoreV1().RESTClient().Get().Resource("nodes").Name(n.Name).SubResource("proxy").Suffix("configz").DoRaw(ctx)
+			Expect(err).NotTo(HaveOccurred(), "node %s: GET /api/v1/nodes/%s/proxy/configz", n.Name, n.Name)
+			fromConfigz, err := staticpod.ManifestDirFromConfigz(raw)
+			Expect(err).NotTo(HaveOccurred(), "node %s", n.Name)
+			Expect(fromConfigz).To(Equal(fromHost), "node %s: the kubelet's command line and config file say the static pod directory is %q, its configz says %q", n.Name, fromHost, fromConfigz)
+			framework.Observe("static pod directory of %s: %s (kubelet flags/config and configz agree)", n.Name, fromHost)
+		}
+	})
+})
