@@ -13,7 +13,7 @@ GINKGO_ARGS ?=
 E2E_ARGS ?=
 export ARTIFACTS KUBERNETES_VERSION LABEL_FILTER PROCS GINKGO_TIMEOUT GINKGO_ARGS E2E_ARGS
 
-.PHONY: help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-repeat e2e-selftest e2e-rerun-failed e2e-dry-run test vet
+.PHONY: help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-repeat e2e-selftest suite-image e2e-in-cluster e2e-rerun-failed e2e-dry-run test vet
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -62,6 +62,12 @@ e2e-matrix: host ## the suite on every supported Kubernetes version (VERSIONS="v
 
 e2e-selftest: cluster ## the fault matrix: break the cluster per fixtures/failure-injection/faults.yaml, check the predicted specs fail; $(ARTIFACTS)/selftest/sensitivity.html
 	@go run ./scripts/selftest
+
+suite-image: host ## build the suite image (compiled suite, ginkgo, suite-runner; non-root), offline like the workload image
+	@bash scripts/suite-image.sh | tail -1
+
+e2e-in-cluster: cluster ## run the suite image as a Job in the default cluster; results copied to $(ARTIFACTS)/in-cluster
+	@SUITE_IMAGE=$$(bash scripts/suite-image.sh | tail -1) WORKLOAD_IMAGE=$$(cat $(ARTIFACTS)/workload-image) go run ./scripts/incluster
 
 N ?= 5
 e2e-repeat: images ## the suite N times on one cluster (N=5); per-spec pass counts and durations in $(ARTIFACTS)/repeat/repeat.md

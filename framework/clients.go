@@ -16,9 +16,23 @@ type Clients struct {
 	Rest   *rest.Config
 }
 
-// NewClients builds clients from a kubeconfig file and checks the API answers.
+// InCluster is the kubeconfig value that means "the pod's own service account".
+const InCluster = "in-cluster"
+
+// NewClients builds clients from a kubeconfig file (or, for InCluster, from the pod's
+// service account) and checks the API answers.
 func NewClients(kubeconfig string) (*Clients, error) {
-	kc, err := klient.NewWithKubeConfigFile(kubeconfig)
+	var kc klient.Client
+	var err error
+	if kubeconfig == InCluster {
+		rc, ierr := rest.InClusterConfig()
+		if ierr != nil {
+			return nil, fmt.Errorf("in-cluster credentials: %w (run inside a pod with a service account, or set KUBECONFIG)", ierr)
+		}
+		kc, err = klient.New(rc)
+	} else {
+		kc, err = klient.NewWithKubeConfigFile(kubeconfig)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig %s is not usable: %w", kubeconfig, err)
 	}

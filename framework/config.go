@@ -102,6 +102,12 @@ func (c *Config) Validate() error {
 		if c.Kubeconfig == "" {
 			return fmt.Errorf("use-existing-cluster needs a kubeconfig: set KUBECONFIG or --e2e.kubeconfig")
 		}
+		if c.Kubeconfig == InCluster {
+			if os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
+				return fmt.Errorf("KUBECONFIG=%s works only inside a pod: point KUBECONFIG at a kubeconfig file", InCluster)
+			}
+			return nil
+		}
 		if _, err := os.Stat(c.Kubeconfig); err != nil {
 			return fmt.Errorf("kubeconfig %s cannot be read (%v): point KUBECONFIG at an existing file", c.Kubeconfig, err)
 		}
@@ -117,7 +123,7 @@ func (c *Config) Validate() error {
 // since Ginkgo runs each suite from its own package directory.
 func (c *Config) ResolvePaths(dir string) {
 	for _, p := range []*string{&c.Artifacts, &c.KindConfig, &c.Kubeconfig} {
-		if *p != "" && !filepath.IsAbs(*p) {
+		if *p != "" && *p != InCluster && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -140,29 +141,35 @@ func (n agentNode) Run(stdin []byte, name string, args ...string) (string, error
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := append([]string{"/usr/local/bin/workload", "host", name}, args...)
-	req := n.a.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace(n.a.Namespace).Name(n.pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: "agent", Command: cmd, Stdin: stdin != nil, Stdout: true, Stderr: true}, scheme.ParameterCodec)
-	ws, err := remotecommand.NewWebSocketExecutor(n.a.Rest, "GET", req.URL().String())
-	if err != nil {
-		return "", err
+	var out bytes.Buffer
+	var in io.Reader
+	if stdin != nil {
+		in = bytes.NewReader(stdin)
 	}
-	spdy, err := remotecommand.NewSPDYExecutor(n.a.Rest, "POST", req.URL())
+	if err := PodExec(ctx, n.a.Client, n.a.Rest, n.a.Namespace, n.pod, "agent", cmd, in, &out, &out); err != nil {
+		return out.String(), fmt.Errorf("%s on node %s (through agent pod %s): %w", strings.Join(append([]string{name}, args...), " "), n.node, n.pod, err)
+	}
+	return out.String(), nil
+}
+
+// PodExec runs cmd in a pod's container through the API server's exec (WebSocket,
+// falling back to SPDY), streaming stdin (may be nil), stdout and stderr.
+func PodExec(ctx context.Context, c kubernetes.Interface, rc *rest.Config, ns, pod, container string, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	req := c.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: container, Command: cmd, Stdin: stdin != nil, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+	ws, err := remotecommand.NewWebSocketExecutor(rc, "GET", req.URL().String())
 	if err != nil {
-		return "", err
+		return err
+	}
+	spdy, err := remotecommand.NewSPDYExecutor(rc, "POST", req.URL())
+	if err != nil {
+		return err
 	}
 	exec, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
 		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 	})
 	if err != nil {
-		return "", err
+		return err
 	}
-	var out bytes.Buffer
-	opts := remotecommand.StreamOptions{Stdout: &out, Stderr: &out}
-	if stdin != nil {
-		opts.Stdin = bytes.NewReader(stdin)
-	}
-	if err := exec.StreamWithContext(ctx, opts); err != nil {
-		return out.String(), fmt.Errorf("%s on node %s (through agent pod %s): %w", strings.Join(append([]string{name}, args...), " "), n.node, n.pod, err)
-	}
-	return out.String(), nil
+	return exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
 }
