@@ -27,7 +27,9 @@ type Config struct {
 	NodeAccess string
 	// NotKind treats a kind cluster as any other cluster: nothing kind-specific is used
 	// (no node joins or removals, no docker exec), as on a cluster a vendor ships.
-	NotKind       bool
+	NotKind bool
+	// ProductFile is a PRODUCT.yaml describing the certified product, carried into the report.
+	ProductFile   string
 	WorkloadImage string
 	TimeoutScale  float64 // multiplies every timeout tier (slow machines)
 	DryRun        bool
@@ -50,6 +52,7 @@ func (c *Config) settings() []setting {
 		{"keep-cluster", "E2E_KEEP_CLUSTER", "keep a cluster this run created", &c.KeepCluster, "false"},
 		{"node-access", "E2E_NODE_ACCESS", "how specs reach nodes: kind (docker exec) or agent (privileged agent pods through the API)", &c.NodeAccess, "kind"},
 		{"not-kind", "E2E_NOT_KIND", "treat the cluster as not kind: skip node joins/removals, never use docker exec", &c.NotKind, "false"},
+		{"product-file", "E2E_PRODUCT_FILE", "PRODUCT.yaml (vendor, name, version, ...) of the product under test, carried into the report", &c.ProductFile, ""},
 		{"allow-node-changes", "E2E_ALLOW_NODE_CHANGES", "allow specs to taint, label and cordon nodes of a cluster that is not kind", &c.AllowNodeChanges, "false"},
 		{"workload-image", "WORKLOAD_IMAGE", "image the fixtures run", &c.WorkloadImage, "localhost/dsconform/workload:dev"},
 		{"timeout-scale", "E2E_TIMEOUT_SCALE", "multiplier for every timeout tier", &c.TimeoutScale, "1"},
@@ -95,6 +98,11 @@ func (c *Config) Validate() error {
 	if c.NodeAccess != "" && c.NodeAccess != "kind" && c.NodeAccess != "agent" {
 		return fmt.Errorf("E2E_NODE_ACCESS=%q: want kind (docker exec into kind nodes) or agent (privileged agent pods through the API)", c.NodeAccess)
 	}
+	if c.ProductFile != "" {
+		if _, err := os.Stat(c.ProductFile); err != nil {
+			return fmt.Errorf("E2E_PRODUCT_FILE %s cannot be read (%v): point it at your PRODUCT.yaml", c.ProductFile, err)
+		}
+	}
 	if c.NotKind && !c.UseExistingCluster {
 		return fmt.Errorf("E2E_NOT_KIND=true tests an existing cluster as a vendor's: set E2E_USE_EXISTING_CLUSTER=true and KUBECONFIG")
 	}
@@ -122,7 +130,7 @@ func (c *Config) Validate() error {
 // ResolvePaths makes relative paths absolute against dir (the repository root),
 // since Ginkgo runs each suite from its own package directory.
 func (c *Config) ResolvePaths(dir string) {
-	for _, p := range []*string{&c.Artifacts, &c.KindConfig, &c.Kubeconfig} {
+	for _, p := range []*string{&c.Artifacts, &c.KindConfig, &c.Kubeconfig, &c.ProductFile} {
 		if *p != "" && *p != InCluster && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/dsconform/dsconform/framework/node"
 	"github.com/dsconform/dsconform/framework/nodeaccess"
 	"github.com/dsconform/dsconform/framework/releases"
+	"github.com/dsconform/dsconform/framework/report"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
 
@@ -197,25 +198,26 @@ func clusterNameOf(ctx context.Context) string {
 
 // environment is what the report says about the cluster under test.
 type environment struct {
-	Started        time.Time     `json:"started"`
-	ServerVersion  string        `json:"serverVersion"`
-	Release        string        `json:"kubernetesRelease"` // "1.37: supported until 2027-10-28"
-	Runtime        string        `json:"nodeRuntime,omitempty"`
-	Kubelet        string        `json:"kubeletCgroups,omitempty"`
-	NodeImage      string        `json:"nodeImage,omitempty"`
-	KindVersion    string        `json:"kindVersion"`
-	ClusterName    string        `json:"clusterName"`
-	IsKind         bool          `json:"isKind"`
-	NodeAccess     string        `json:"nodeAccess"` // how specs reached the nodes' hosts
-	ClusterCreated bool          `json:"clusterCreated"`
-	SetupSeconds   float64       `json:"setupSeconds"`
-	SuiteCommit    string        `json:"suiteCommit"`
-	LabelFilter    string        `json:"labelFilter"`
-	RandomSeed     int64         `json:"randomSeed"`
-	ParallelProcs  int           `json:"parallelProcesses"`
-	Nodes          []nodeSummary `json:"nodes"`
-	Swept          []string      `json:"sweptBeforeRun,omitempty"` // leftovers of dead runs removed first
-	ClusterNote    string        `json:"clusterDecision,omitempty"`
+	Started        time.Time       `json:"started"`
+	ServerVersion  string          `json:"serverVersion"`
+	Release        string          `json:"kubernetesRelease"` // "1.37: supported until 2027-10-28"
+	Runtime        string          `json:"nodeRuntime,omitempty"`
+	Kubelet        string          `json:"kubeletCgroups,omitempty"`
+	NodeImage      string          `json:"nodeImage,omitempty"`
+	KindVersion    string          `json:"kindVersion"`
+	ClusterName    string          `json:"clusterName"`
+	IsKind         bool            `json:"isKind"`
+	NodeAccess     string          `json:"nodeAccess"`        // how specs reached the nodes' hosts
+	Product        *report.Product `json:"product,omitempty"` // from E2E_PRODUCT_FILE
+	ClusterCreated bool            `json:"clusterCreated"`
+	SetupSeconds   float64         `json:"setupSeconds"`
+	SuiteCommit    string          `json:"suiteCommit"`
+	LabelFilter    string          `json:"labelFilter"`
+	RandomSeed     int64           `json:"randomSeed"`
+	ParallelProcs  int             `json:"parallelProcesses"`
+	Nodes          []nodeSummary   `json:"nodes"`
+	Swept          []string        `json:"sweptBeforeRun,omitempty"` // leftovers of dead runs removed first
+	ClusterNote    string          `json:"clusterDecision,omitempty"`
 }
 
 type nodeSummary struct {
@@ -242,6 +244,17 @@ func writeEnvironment(ctx context.Context, c *framework.Clients, s suiteState) e
 	env := environment{Started: time.Now().UTC(), ServerVersion: v.GitVersion, NodeImage: cfg.NodeImage, KindVersion: kindModuleVersion(),
 		ClusterName: cfg.ClusterName, IsKind: s.IsKind, ClusterCreated: s.Created, SetupSeconds: s.SetupSecs, SuiteCommit: gitCommit(),
 		LabelFilter: suite.LabelFilter, RandomSeed: suite.RandomSeed, ParallelProcs: suite.ParallelTotal, Swept: s.Swept, ClusterNote: s.ClusterDecision}
+	if cfg.ProductFile != "" {
+		data, err := os.ReadFile(cfg.ProductFile)
+		if err != nil {
+			return err
+		}
+		p, err := report.ParseProduct(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", cfg.ProductFile, err)
+		}
+		env.Product = &p
+	}
 	switch {
 	case s.AgentNamespace != "":
 		env.NodeAccess = "agent pods (privileged, host PID and network) in namespace " + s.AgentNamespace + ", through the API server's exec"
