@@ -76,6 +76,15 @@ func expectPlacement(ctx context.Context, ds *appsv1.DaemonSet, want []string) {
 	}).WithTimeout(timeouts.Medium).Should(Succeed())
 }
 
+// expectedFor is the nodes the DaemonSet should run on now, by the eligibility
+// predicate over the live nodes (control planes and tainted nodes included).
+func expectedFor(ctx context.Context, ds *appsv1.DaemonSet) []string {
+	GinkgoHelper()
+	nodes, err := listNodes(ctx, clients)
+	Expect(err).NotTo(HaveOccurred())
+	return daemonset.ExpectedNodes(ds, nodes)
+}
+
 // kubectlColumns reads the DaemonSet as `kubectl get daemonset` does: the
 // server-side Table, column name -> cell.
 func kubectlColumns(ctx context.Context, ds *appsv1.DaemonSet) map[string]string {

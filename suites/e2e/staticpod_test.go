@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
+	"github.com/dsconform/dsconform/framework/node"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
 
@@ -165,11 +167,19 @@ var _ = Describe("[sig-node] The manifest directory takes only pods", Label("sta
 
 var _ = Describe("[sig-node] The control plane runs as static pods", Label("staticpod", "control-plane"), func() {
 	It("shows kube-apiserver, kube-controller-manager, kube-scheduler and etcd as mirror pods suffixed with the node name", Label("SP-CP-01"), func(ctx SpecContext) {
-		cp := controlPlaneName(ctx)
-		for _, component := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"} {
-			p, err := clients.Kube.CoreV1().Pods("kube-system").Get(ctx, staticpod.MirrorName(component, cp), metav1.GetOptions{})
-			Expect(err).NotTo(HaveOccurred(), "mirror pod of %s on control-plane node %s", component, cp)
-			expectMirrorValid(p, cp)
+		controlPlaneName(ctx) // skips when there is none
+		nodes, err := listNodes(ctx, clients)
+		Expect(err).NotTo(HaveOccurred())
+		for i := range nodes { // every control-plane node of an HA cluster runs its own
+			if !node.IsControlPlane(&nodes[i]) {
+				continue
+			}
+			cp := nodes[i].Name
+			for _, component := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"} {
+				p, err := clients.Kube.CoreV1().Pods("kube-system").Get(ctx, staticpod.MirrorName(component, cp), metav1.GetOptions{})
+				Expect(err).NotTo(HaveOccurred(), "mirror pod of %s on control-plane node %s", component, cp)
+				expectMirrorValid(p, cp)
+			}
 		}
 	})
 })
@@ -242,6 +252,17 @@ var _ = Describe("[sig-node] Stopping the scheduler by moving its manifest", Ser
 func stopScheduler(ctx context.Context) (restart func()) {
 	GinkgoHelper()
 	cp := controlPlaneName(ctx)
+	nodes, err := listNodes(ctx, clients)
+	Expect(err).NotTo(HaveOccurred())
+	var cps []string
+	for i := range nodes {
+		if node.IsControlPlane(&nodes[i]) {
+			cps = append(cps, nodes[i].Name)
+		}
+	}
+	if len(cps) > 1 {
+		Skip(fmt.Sprintf("the cluster has %d control-plane nodes (%s): stopping one kube-scheduler leaves the others scheduling", len(cps), strings.Join(cps, ", ")))
+	}
 	sn := onNode(ctx, cp)
 	manifest := path.Join(sn.Dir, "kube-scheduler.yaml")
 	const aside = "/etc/kubernetes/kube-scheduler.yaml.dsconform-moved"

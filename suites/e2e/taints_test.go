@@ -64,7 +64,9 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		node.AddTaint(ctx, clients.Kube, workers[1], corev1.Taint{Key: "dsconform.e2e/sched", Effect: corev1.TaintEffectNoSchedule})
 		ns := newNamespace(ctx, "ds-exists")
 		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithToleration(corev1.Toleration{Operator: corev1.TolerationOpExists}).Obj())
-		expectPlacement(ctx, ds, append(workers, controlPlaneName(ctx)))
+		want := expectedFor(ctx, ds)
+		Expect(want).To(ContainElements(workers[0], workers[1]), "operator Exists with an empty key tolerates the taints on %s and %s", workers[0], workers[1])
+		expectPlacement(ctx, ds, want)
 	})
 
 	It("keeps a running daemon pod on a node tainted NoSchedule, but a new DaemonSet gets none there", Label("DS-TAINT-04"), func(ctx SpecContext) {
@@ -96,7 +98,7 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		second := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("second", ns).Obj()))
 		expectPlacement(ctx, second, workers[1:])
 		Consistently(ctx, func(g Gomega) {
-			g.Expect(podUIDs(ctx, first)[target]).To(Equal(uid), "DaemonSet first's pod on NoSchedule-tainted node %s must keep running unchanged", target)
+			g.Expect(podUIDsNow(ctx, g, first)[target]).To(Equal(uid), "DaemonSet first's pod on NoSchedule-tainted node %s must keep running unchanged", target)
 			g.Expect(daemonPods(ctx, g, second)).NotTo(HaveKey(target), "DaemonSet second must get no pod on NoSchedule-tainted node %s", target)
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
@@ -179,16 +181,22 @@ var _ = Describe("[sig-apps] DaemonSet toleration matching", Serial, Label("daem
 	})
 })
 
-// podUIDs maps node -> UID of the single daemon pod there (empty if none or several).
+// podUIDs maps node -> UID of the single daemon pod there (empty if none or several),
+// retrying the API read until it succeeds.
 func podUIDs(ctx SpecContext, ds *appsv1.DaemonSet) map[string]types.UID {
 	GinkgoHelper()
+	var out map[string]types.UID
+	Eventually(ctx, func(g Gomega) { out = podUIDsNow(ctx, g, ds) }).Should(Succeed())
+	return out
+}
+
+// podUIDsNow is podUIDs read once, for use inside Consistently or Eventually.
+func podUIDsNow(ctx SpecContext, g Gomega, ds *appsv1.DaemonSet) map[string]types.UID {
 	out := map[string]types.UID{}
-	Eventually(ctx, func(g Gomega) {
-		for n, pods := range daemonPods(ctx, g, ds) {
-			if len(pods) == 1 {
-				out[n] = pods[0].UID
-			}
+	for n, pods := range daemonPods(ctx, g, ds) {
+		if len(pods) == 1 {
+			out[n] = pods[0].UID
 		}
-	}).Should(Succeed())
+	}
 	return out
 }

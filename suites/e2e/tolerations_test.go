@@ -63,7 +63,7 @@ var _ = Describe("[sig-apps] DaemonSet on cordoned nodes", Serial, Label("daemon
 		second := createDaemonSet(ctx, newDaemonSet("second", ns).Obj())
 		expectPlacement(ctx, second, workers)
 		Consistently(ctx, func(g Gomega) {
-			g.Expect(podUIDs(ctx, first)[target]).To(Equal(uid), fmt.Sprintf("the daemon pod on cordoned node %s must keep running", target))
+			g.Expect(podUIDsNow(ctx, g, first)[target]).To(Equal(uid), fmt.Sprintf("the daemon pod on cordoned node %s must keep running", target))
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 })

@@ -81,7 +81,7 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 			cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(cur.Status.UpdatedNumberScheduled).To(BeZero(), "OnDelete: no pod is updated until deleted")
-			g.Expect(podUIDs(ctx, ds)).To(Equal(before), "OnDelete: pods must not be replaced")
+			g.Expect(podUIDsNow(ctx, g, ds)).To(Equal(before), "OnDelete: pods must not be replaced")
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
 		target := eligibleNodes(ctx)[0]
