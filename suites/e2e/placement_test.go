@@ -48,37 +48,11 @@ var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement
 	})
 
 	It("replaces a daemon pod that failed", Label("DS-PLACE-03"), func(ctx SpecContext) {
-		ns := newNamespace(ctx, "ds-failed")
-		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		target := eligibleNodes(ctx)[0]
-		pod := onePodOn(ctx, ds, target)
-		pod.Status.Phase = corev1.PodFailed
-		_, err := clients.Kube.CoreV1().Pods(ns).UpdateStatus(ctx, &pod, metav1.UpdateOptions{})
-		Expect(err).NotTo(HaveOccurred(), "forcing pod %s to Failed", pod.Name)
-		Eventually(ctx, func(g Gomega) {
-			_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
-			g.Expect(err).To(MatchError(ContainSubstring("not found")), "the failed pod %s on node %s should be deleted", pod.Name, target)
-			pods := daemonPods(ctx, g, ds)[target]
-			g.Expect(pods).To(HaveLen(1), "running daemon pods on node %s after pod %s failed", target, pod.Name)
-		}).Should(Succeed())
-		waitForRollout(ctx, ds)
+		expectReplacedAfterPhase(ctx, "ds-failed", corev1.PodFailed)
 	})
 
 	It("replaces a daemon pod that succeeded", Label("DS-PLACE-04"), func(ctx SpecContext) {
-		ns := newNamespace(ctx, "ds-succeeded")
-		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		target := eligibleNodes(ctx)[0]
-		pod := onePodOn(ctx, ds, target)
-		pod.Status.Phase = corev1.PodSucceeded
-		_, err := clients.Kube.CoreV1().Pods(ns).UpdateStatus(ctx, &pod, metav1.UpdateOptions{})
-		Expect(err).NotTo(HaveOccurred(), "setting pod %s to Succeeded", pod.Name)
-		Eventually(ctx, func(g Gomega) {
-			_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
-			g.Expect(err).To(MatchError(ContainSubstring("not found")), "the succeeded pod %s on node %s should be deleted", pod.Name, target)
-			pods := daemonPods(ctx, g, ds)[target]
-			g.Expect(pods).To(HaveLen(1), "running daemon pods on node %s after pod %s succeeded", target, pod.Name)
-		}).WithTimeout(timeouts.Medium).Should(Succeed())
-		waitForRollout(ctx, ds)
+		expectReplacedAfterPhase(ctx, "ds-succeeded", corev1.PodSucceeded)
 	})
 })
 
@@ -162,4 +136,24 @@ func expectControlPlaneTaint(ctx SpecContext, cp string) {
 	Expect(err).NotTo(HaveOccurred())
 	Expect(n.Spec.Taints).To(ContainElement(SatisfyAll(HaveField("Key", daemonset.TaintControlPlane), HaveField("Effect", corev1.TaintEffectNoSchedule))),
 		"precondition: control-plane node %s should carry the %s:NoSchedule taint", cp, daemonset.TaintControlPlane)
+}
+
+// expectReplacedAfterPhase puts one daemon pod into a terminal phase through the status
+// subresource and expects the controller to delete it and run a new pod on its node.
+func expectReplacedAfterPhase(ctx SpecContext, nsBase string, phase corev1.PodPhase) {
+	GinkgoHelper()
+	ns := newNamespace(ctx, nsBase)
+	ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+	target := eligibleNodes(ctx)[0]
+	pod := onePodOn(ctx, ds, target)
+	pod.Status.Phase = phase
+	_, err := clients.Kube.CoreV1().Pods(ns).UpdateStatus(ctx, &pod, metav1.UpdateOptions{})
+	Expect(err).NotTo(HaveOccurred(), "setting pod %s to %s", pod.Name, phase)
+	Eventually(ctx, func(g Gomega) {
+		_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+		g.Expect(err).To(MatchError(ContainSubstring("not found")), "the %s pod %s on node %s should be deleted", phase, pod.Name, target)
+		pods := daemonPods(ctx, g, ds)[target]
+		g.Expect(pods).To(HaveLen(1), "running daemon pods on node %s after pod %s turned %s", target, pod.Name, phase)
+	}).WithTimeout(timeouts.Medium).Should(Succeed())
+	waitForRollout(ctx, ds)
 }
