@@ -131,8 +131,8 @@ func KubeletView(n nodeaccess.Node, dir string) string {
 	for _, c := range []string{
 		"ls -la " + dir,
 		"for f in " + dir + "/*; do echo \"--- $f\"; cat \"$f\"; done",
-		"ctr -n k8s.io containers ls",
-		"ctr -n k8s.io tasks ls",
+		"crictl pods",
+		"crictl ps -a",
 		"journalctl -u kubelet --no-pager -n 150",
 	} {
 		out, err := n.Run(nil, "sh", "-c", c)
@@ -145,38 +145,41 @@ func KubeletView(n nodeaccess.Node, dir string) string {
 	return b.String()
 }
 
-// TaskRunning reports whether the container with the CRI container ID
-// ("containerd://<id>") has a running task on the node. An answer that does not
-// look like `ctr tasks ls` output is an error, never "not running".
-func TaskRunning(n nodeaccess.Node, containerID string) (bool, error) {
-	id := strings.TrimPrefix(containerID, "containerd://")
-	if id == "" {
-		return false, fmt.Errorf("no container ID to look for on node %s", n.Name())
+// ContainerRunning reports whether the container with the CRI container ID
+// ("<runtime>://<id>", as a pod's status gives it) runs on the node, asking the runtime
+// through the CRI (crictl), so it works with any CRI runtime. A container the runtime no
+// longer knows is not running; an answer that does not parse is an error, never "not
+// running".
+func ContainerRunning(n nodeaccess.Node, containerID string) (bool, error) {
+	_, id, ok := strings.Cut(containerID, "://")
+	if !ok || id == "" {
+		return false, fmt.Errorf("no container ID to look for on node %s (got %q)", n.Name(), containerID)
 	}
-	out, err := n.Run(nil, "ctr", "-n", "k8s.io", "tasks", "ls")
+	out, err := n.Run(nil, "crictl", "inspect", "-o", "json", id)
 	if err != nil {
-		return false, err
+		if strings.Contains(out, "NotFound") {
+			return false, nil
+		}
+		return false, fmt.Errorf("crictl inspect %s on node %s: %v: %s", id, n.Name(), err, firstLine(out))
 	}
-	return taskRunning(out, id)
+	return containerRunning(out)
 }
 
-// taskRunning reads `ctr tasks ls` output (TASK PID STATUS), which may be preceded
-// by ctr's own log lines (containerd 2.x warns about cgroup v1 on stderr).
-func taskRunning(out, id string) (bool, error) {
-	header := false
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		switch {
-		case !header:
-			header = len(f) >= 3 && f[0] == "TASK" && f[2] == "STATUS"
-		case len(f) >= 3 && f[0] == id:
-			return f[2] == "RUNNING", nil
-		}
+// containerRunning reads `crictl inspect -o json` output (which may follow log lines).
+func containerRunning(out string) (bool, error) {
+	i := strings.Index(out, "{")
+	if i < 0 {
+		return false, fmt.Errorf("unexpected `crictl inspect` output: %q", firstLine(out))
 	}
-	if !header {
-		return false, fmt.Errorf("unexpected `ctr tasks ls` output: %q", firstLine(out))
+	var v struct {
+		Status struct {
+			State string `json:"state"`
+		} `json:"status"`
 	}
-	return false, nil
+	if err := json.NewDecoder(strings.NewReader(out[i:])).Decode(&v); err != nil || v.Status.State == "" {
+		return false, fmt.Errorf("unexpected `crictl inspect` output (no status.state): %q", firstLine(out[i:]))
+	}
+	return v.Status.State == "CONTAINER_RUNNING", nil
 }
 
 func firstLine(s string) string { return strings.SplitN(strings.TrimSpace(s), "\n", 2)[0] }

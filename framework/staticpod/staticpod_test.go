@@ -53,17 +53,20 @@ func TestMirrorName(t *testing.T) {
 	}
 }
 
-func TestTaskRunning(t *testing.T) {
-	out := "time=\"x\" level=warning msg=\"DEPRECATION: cgroup v1\"\nTASK    PID     STATUS\nabc     123     RUNNING\ndef     0       STOPPED\n"
-	for id, want := range map[string]bool{"abc": true, "def": false, "zzz": false} {
-		got, err := taskRunning(out, id)
+func TestContainerRunning(t *testing.T) {
+	for out, want := range map[string]bool{
+		`{"status":{"id":"abc","state":"CONTAINER_RUNNING"},"info":{}}`:       true,
+		"W1123 a warning line\n{\"status\":{\"state\":\"CONTAINER_EXITED\"}}": false,
+		`{"status":{"state":"CONTAINER_CREATED"}}`:                            false,
+	} {
+		got, err := containerRunning(out)
 		if err != nil || got != want {
-			t.Errorf("taskRunning(%s) = %v, %v; want %v", id, got, err, want)
+			t.Errorf("containerRunning(%s) = %v, %v; want %v", out, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "ctr: failed to dial", "ID STATUS\nabc RUNNING"} {
-		if _, err := taskRunning(bad, "abc"); err == nil {
-			t.Errorf("taskRunning on %q: want an error, not a verdict", bad)
+	for _, bad := range []string{"", "crictl: failed to connect", `{"status":{}}`, `{"status":`} {
+		if _, err := containerRunning(bad); err == nil {
+			t.Errorf("containerRunning on %q: want an error, not a verdict", bad)
 		}
 	}
 }

@@ -34,7 +34,7 @@ var _ = Describe("[sig-node] Mirror pods are read-only reflections", Label("stat
 			g.Expect(p.Spec.Containers[0].Image).To(Equal(other), "the kubelet leaves the accepted mirror spec as written")
 			g.Expect(p.Status.ContainerStatuses[0].Image).To(Equal(cfg.WorkloadImage), "node %s still runs the image from the manifest file", sn.Name)
 			g.Expect(p.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID), "the static pod's container on node %s must not be restarted", sn.Name)
-			g.Expect(staticpod.TaskRunning(sn.Node, containerID)).To(BeTrue(), "container %s should still run on node %s", containerID, sn.Name)
+			g.Expect(staticpod.ContainerRunning(sn.Node, containerID)).To(BeTrue(), "container %s should still run on node %s", containerID, sn.Name)
 		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 })
@@ -89,7 +89,7 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 		// Throughout the window: the container runs, the kubelet cannot put the mirror
 		// back, and it cannot renew its node Lease (renewed every 10 s when connected).
 		Consistently(ctx, func(g Gomega) {
-			running, err := staticpod.TaskRunning(sn.Node, containerID)
+			running, err := staticpod.ContainerRunning(sn.Node, containerID)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(running).To(BeTrue(), "static pod container %s on cut-off node %s must keep running", containerID, sn.Name)
 			_, err = clients.Kube.CoreV1().Pods(ns).Get(ctx, mirror.Name, metav1.GetOptions{})

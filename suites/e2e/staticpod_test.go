@@ -29,7 +29,7 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		// The mirror was found by the name <pod>-<node>; what must also hold is that the
 		// static pod really runs on the node and that the mirror is listed like any pod.
 		Expect(mirror.Spec.NodeName).To(Equal(sn.Name), "mirror pod %s/%s: spec.nodeName", ns, mirror.Name)
-		running, err := staticpod.TaskRunning(sn.Node, mirror.Status.ContainerStatuses[0].ContainerID)
+		running, err := staticpod.ContainerRunning(sn.Node, mirror.Status.ContainerStatuses[0].ContainerID)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(running).To(BeTrue(), "the static pod's container %s should run on node %s", mirror.Status.ContainerStatuses[0].ContainerID, sn.Name)
 		pods, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
@@ -63,7 +63,7 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		content := staticPodManifest("web", ns)
 		file := staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", content)
 		first := waitForMirror(ctx, ns, "web", sn.Name)
-		running, err := staticpod.TaskRunning(sn.Node, first.Status.ContainerStatuses[0].ContainerID)
+		running, err := staticpod.ContainerRunning(sn.Node, first.Status.ContainerStatuses[0].ContainerID)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(running).To(BeTrue(), "positive control: the static pod's container runs on node %s before its file is removed", sn.Name)
 
@@ -72,7 +72,7 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		waitForMirrorGone(ctx, ns, "web", sn.Name)
 		framework.RecordLatency("manifest removed → mirror pod gone", sn.Name, time.Since(removed))
 		Eventually(ctx, func() (bool, error) {
-			return staticpod.TaskRunning(sn.Node, first.Status.ContainerStatuses[0].ContainerID)
+			return staticpod.ContainerRunning(sn.Node, first.Status.ContainerStatuses[0].ContainerID)
 		}).
 			WithTimeout(timeouts.Short).Should(BeFalse(), "the static pod's container on node %s should stop once its file is gone", sn.Name)
 
@@ -122,7 +122,7 @@ var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-ac
 				g.Expect(p.UID).NotTo(Equal(prev.UID), "mirror pod %s should be a new object after the %s delete", orig.Name, del.how)
 			}).WithTimeout(timeouts.Long).Should(Succeed()) // the kubelet recreates it at its next pod sync: 73–82 s seen on 1.37
 			framework.RecordLatency("mirror pod deleted ("+del.how+") → recreated", sn.Name, time.Since(deleted))
-			running, err := staticpod.TaskRunning(sn.Node, containerID)
+			running, err := staticpod.ContainerRunning(sn.Node, containerID)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(running).To(BeTrue(), "on node %s the static pod's container %s must keep running through the %s delete of its mirror", sn.Name, containerID, del.how)
 			// The kubelet writes the recreated mirror's status on its own schedule: wait up to Long for it.
@@ -135,7 +135,7 @@ var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-ac
 				g.Expect(p.Status.ContainerStatuses[0].RestartCount).To(BeZero())
 			}).WithTimeout(timeouts.Long).Should(Succeed())
 			framework.RecordLatency("mirror pod recreated ("+del.how+") → its status reported", sn.Name, time.Since(deleted))
-			Expect(staticpod.TaskRunning(sn.Node, containerID)).To(BeTrue(),
+			Expect(staticpod.ContainerRunning(sn.Node, containerID)).To(BeTrue(),
 				"on node %s the static pod's container %s should still be running after the %s delete of its mirror", sn.Name, containerID, del.how)
 		}
 	})
