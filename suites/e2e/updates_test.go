@@ -28,6 +28,7 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).
 			WithRollingUpdate(intstr.FromInt32(1), intstr.FromInt32(0)).Obj()))
 		workers := eligibleNodes(ctx)
+		before := podUIDs(ctx, ds)
 		w := watchPlacement(ctx, ns, ds)
 		start := time.Now()
 		setVersion(ctx, ds, "2")
@@ -35,6 +36,11 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		framework.RecordLatency(fmt.Sprintf("RollingUpdate rollout per node (maxUnavailable=1, %d nodes)", len(workers)), "", time.Since(start)/time.Duration(len(workers)))
 		w.stop()
 		Expect(w.maxUnavailable).To(BeNumerically("<=", 1), "nodes without an available pod at once during the rollout (maxUnavailable=1); worst moment: %s", w.worst)
+		Expect(w.maxUnavailable).To(Equal(1), "with maxSurge=0 each old pod goes before its replacement comes: the watch should have seen a node without an available pod")
+		after := podUIDs(ctx, ds)
+		for n, uid := range before {
+			Expect(after[n]).NotTo(Equal(uid), "the pod on node %s should have been replaced by the update, not kept", n)
+		}
 		Expect(w.maxPerNode).To(Equal(1), "with maxSurge=0 no node may run two daemon pods; worst moment: %s", w.worstPerNode)
 		expectAllOnRevision(ctx, ds)
 	})
