@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,6 +40,9 @@ import (
 )
 
 const table = "fixtures/failure-injection/faults.yaml"
+
+// lastSignal is the signal that stopped the self-test, if any.
+var lastSignal atomic.Value
 
 func main() {
 	cfg := &framework.Config{}
@@ -73,8 +77,16 @@ func main() {
 		fail(err.Error())
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		for s := range sigs {
+			lastSignal.Store(s)
+			stop()
+		}
+	}()
 	say("clearing what an earlier self-test may have left")
 	for _, f := range faults {
 		if err := runSteps(context.Background(), roles, f.Restore); err != nil {
@@ -244,7 +256,11 @@ func runSpecs(ctx context.Context, cfg *framework.Config, dir, filter string) in
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		_ = cmd.Process.Signal(syscall.SIGTERM)
+		// Ctrl-C reached the specs from the terminal already (same process group); a
+		// SIGTERM (a cancelled CI job) is passed on. Either way the specs clean up.
+		if s, _ := lastSignal.Load().(os.Signal); s == syscall.SIGTERM {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+		}
 		err = <-done
 	}
 	var exit *exec.ExitError
