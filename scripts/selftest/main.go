@@ -149,8 +149,12 @@ func main() {
 	}
 	fmt.Printf("%s: %d of %d faults as predicted; %d of %d requirements caught by a fault\n",
 		filepath.Join(out, "sensitivity.html"), ok, len(outcomes), len(s.Rows)-len(s.Unproven), len(s.Rows))
+	if s, _ := lastSignal.Load().(os.Signal); s != nil && interrupted == 0 {
+		interrupted = map[bool]int{true: 143, false: 130}[s == syscall.SIGTERM]
+	}
 	switch {
 	case interrupted != 0:
+		say("interrupted: the cluster was restored; %d of %d faults ran", len(outcomes), len(faults))
 		os.Exit(interrupted)
 	case ok != len(outcomes) || len(outcomes) < len(faults):
 		os.Exit(1)
