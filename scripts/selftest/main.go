@@ -220,7 +220,10 @@ func runSteps(ctx context.Context, roles map[string]nodes.Node, steps []selftest
 			if !s.Until {
 				return fmt.Errorf("on %s: %s: %v: %s", n, s.Sh, err, strings.TrimSpace(out))
 			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("on %s: interrupted while waiting for: %s", n, s.Sh)
+			}
+			if time.Now().After(deadline) {
 				return fmt.Errorf("on %s: waited 3m for: %s", n, s.Sh)
 			}
 			time.Sleep(2 * time.Second)

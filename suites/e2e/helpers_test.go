@@ -182,11 +182,11 @@ func hostOf(ctx context.Context, name string) nodeaccess.Node {
 	return nodeaccess.Kind(n)
 }
 
-func clusterNameOf(ctx context.Context) string {
+func clusterNameOf(ctx context.Context, c *framework.Clients) string {
 	if !cfg.UseExistingCluster {
 		return cfg.ClusterName
 	}
-	nodes, err := listNodes(ctx, clients)
+	nodes, err := listNodes(ctx, c)
 	if err == nil && len(nodes) > 0 {
 		// kind://docker/<cluster>/<node>
 		if parts := strings.Split(nodes[0].Spec.ProviderID, "/"); len(parts) >= 5 {

@@ -100,7 +100,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	Expect(holdRunLease(leaseCtx, c, s.RunID)).To(Succeed())
 	sweepOn := kind
 	if s.IsKind && sweepOn == nil {
-		sweepOn = kindcluster.New(clusterNameOf(ctx), nil)
+		sweepOn = kindcluster.New(clusterNameOf(ctx, c), nil)
 	}
 	s.Swept = sweepLeftovers(ctx, c, sweepOn)
 	recordSweep(s.Swept)
@@ -119,7 +119,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	clients, err = framework.NewClients(state.Kubeconfig)
 	Expect(err).NotTo(HaveOccurred())
 	if state.IsKind && kind == nil {
-		kind = kindcluster.New(clusterNameOf(ctx), nil)
+		kind = kindcluster.New(clusterNameOf(ctx, clients), nil)
 	}
 	if state.AgentNamespace != "" {
 		agents = &nodeaccess.Agents{Client: clients.Kube, Rest: clients.Rest, Namespace: state.AgentNamespace,
