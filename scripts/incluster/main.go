@@ -79,9 +79,7 @@ func main() {
 	if err := decoder.DecodeEach(ctx, strings.NewReader(text), decoder.CreateHandler(res)); err != nil {
 		fail(fmt.Sprintf("applying %s: %v", manifest, err))
 	}
-	if os.Getenv("E2E_KEEP_RUNNER") != "true" {
-		defer removeRunner(ctx, c.Kube)
-	}
+	keep := os.Getenv("E2E_KEEP_RUNNER") == "true"
 	start := time.Now()
 	pod := waitForPod(ctx, c.Kube)
 	say("runner pod %s/%s on node %s; waiting for its done file", namespace, pod, nodeOf(ctx, c.Kube, pod))
@@ -133,6 +131,9 @@ func main() {
 			lines = lines[len(lines)-2:]
 		}
 		fmt.Println(strings.Join(lines, "\n"))
+	}
+	if !keep { // os.Exit skips deferred calls: remove the Job's namespace and binding first
+		removeRunner(ctx, c.Kube)
 	}
 	os.Exit(code)
 }
