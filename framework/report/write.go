@@ -105,3 +105,23 @@ func ReadTimings(path string) map[string]float64 {
 	}
 	return out
 }
+
+// RenderDir (re)builds report.json, report.html, summary.md and junit_01.xml in dir
+// from the ginkgo-report.json, environment.json and timings.txt there: Ginkgo's merged
+// JSON is the complete record of a parallel run.
+func RenderDir(dir string, catalogue []Requirement) (Report, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "ginkgo-report.json"))
+	if err != nil {
+		return Report{}, err
+	}
+	var reports []types.Report
+	if err := json.Unmarshal(data, &reports); err != nil || len(reports) == 0 {
+		return Report{}, fmt.Errorf("%s/ginkgo-report.json is not a Ginkgo JSON report", dir)
+	}
+	env, _ := os.ReadFile(filepath.Join(dir, "environment.json"))
+	if !json.Valid(env) {
+		env = nil
+	}
+	r := Build(reports[0], catalogue, env, ReadTimings(filepath.Join(dir, "timings.txt")))
+	return r, WriteAll(dir, r, reports[0])
+}

@@ -18,8 +18,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/onsi/ginkgo/v2/types"
-
 	"github.com/dsconform/dsconform/framework/report"
 	"github.com/dsconform/dsconform/suites/requirements"
 )
@@ -90,20 +88,8 @@ func main() {
 		}
 	case "render":
 		dir := os.Args[2]
-		data, err := os.ReadFile(filepath.Join(dir, "ginkgo-report.json"))
+		r, err := report.RenderDir(dir, requirements.All())
 		if err != nil {
-			fail(err.Error())
-		}
-		var reports []types.Report
-		if err := json.Unmarshal(data, &reports); err != nil || len(reports) == 0 {
-			fail(fmt.Sprintf("%s/ginkgo-report.json is not a Ginkgo JSON report", dir))
-		}
-		env, _ := os.ReadFile(filepath.Join(dir, "environment.json"))
-		if !json.Valid(env) {
-			env = nil
-		}
-		r := report.Build(reports[0], requirements.All(), env, report.ReadTimings(filepath.Join(dir, "timings.txt")))
-		if err := report.WriteAll(dir, r, reports[0]); err != nil {
 			fail(err.Error())
 		}
 		fmt.Printf("%s: %s\n", filepath.Join(dir, "report.html"), r.Headline)

@@ -22,7 +22,6 @@ import (
 	"archive/tar"
 	"bufio"
 	"compress/gzip"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -31,8 +30,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-
-	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/dsconform/dsconform/framework/report"
 	"github.com/dsconform/dsconform/suites/requirements"
@@ -111,8 +108,10 @@ func run(res string) int {
 		say("e2e.log: %v", err)
 	}
 	_ = os.WriteFile(filepath.Join(res, "timings.txt"), []byte(fmt.Sprintf("suite %.0f\n", time.Since(start).Seconds())), 0o644)
-	if err := render(res); err != nil {
+	if r, err := report.RenderDir(res, requirements.All()); err != nil {
 		say("report: %v", err)
+	} else {
+		say("report: %s", r.Headline)
 	}
 	if err := pack(res); err != nil {
 		fail("packing the results: " + err.Error())
@@ -160,29 +159,6 @@ func plainLog(from, to string) error {
 		return err
 	}
 	return os.Remove(from)
-}
-
-// render builds report.json/html, summary.md and the suite's junit_01.xml from
-// Ginkgo's merged JSON, as `make e2e` does (scripts/report render).
-func render(dir string) error {
-	data, err := os.ReadFile(filepath.Join(dir, "ginkgo-report.json"))
-	if err != nil {
-		return err
-	}
-	var reports []types.Report
-	if err := json.Unmarshal(data, &reports); err != nil || len(reports) == 0 {
-		return fmt.Errorf("ginkgo-report.json is not a Ginkgo JSON report")
-	}
-	envJSON, _ := os.ReadFile(filepath.Join(dir, "environment.json"))
-	if !json.Valid(envJSON) {
-		envJSON = nil
-	}
-	r := report.Build(reports[0], requirements.All(), envJSON, report.ReadTimings(filepath.Join(dir, "timings.txt")))
-	if err := report.WriteAll(dir, r, reports[0]); err != nil {
-		return err
-	}
-	say("report: %s", r.Headline)
-	return nil
 }
 
 func pack(dir string) error {
