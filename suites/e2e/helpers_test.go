@@ -18,7 +18,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/dsconform/dsconform/framework"
-	"github.com/dsconform/dsconform/framework/daemonset"
 	"github.com/dsconform/dsconform/framework/diagnostics"
 	"github.com/dsconform/dsconform/framework/kindcluster"
 	"github.com/dsconform/dsconform/framework/node"
@@ -120,28 +119,35 @@ func eligibleNodes(ctx context.Context) []string {
 // claim (one to change and one to compare with, say); it skips with the reason otherwise.
 func needNodes(ctx context.Context, n int) []string {
 	GinkgoHelper()
-	nodes, err := listNodes(ctx, clients)
-	Expect(err).NotTo(HaveOccurred())
-	plain := newDaemonSet("plain", "default").Obj()
-	out := daemonset.ExpectedNodes(plain, nodes)
+	out := expectedFor(ctx, newDaemonSet("plain", "default").Obj())
 	if len(out) < n {
 		Skip(fmt.Sprintf("needs %d nodes a DaemonSet without tolerations runs on; this cluster has %d (%s)", n, len(out), strings.Join(out, ", ")))
 	}
 	return out
 }
 
-// controlPlaneName returns the first control-plane node's name.
-func controlPlaneName(ctx context.Context) string {
+// controlPlaneNames lists the control-plane nodes (several in an HA cluster); a cluster
+// with none cannot run the spec: it is skipped, saying so.
+func controlPlaneNames(ctx context.Context) []string {
 	GinkgoHelper()
 	nodes, err := listNodes(ctx, clients)
 	Expect(err).NotTo(HaveOccurred())
+	var cps []string
 	for i := range nodes {
 		if node.IsControlPlane(&nodes[i]) {
-			return nodes[i].Name
+			cps = append(cps, nodes[i].Name)
 		}
 	}
-	Skip("the cluster has no node labelled node-role.kubernetes.io/control-plane")
-	return ""
+	if len(cps) == 0 {
+		Skip("the cluster has no node labelled node-role.kubernetes.io/control-plane")
+	}
+	return cps
+}
+
+// controlPlaneName returns the first control-plane node's name.
+func controlPlaneName(ctx context.Context) string {
+	GinkgoHelper()
+	return controlPlaneNames(ctx)[0]
 }
 
 // requireNodeChanges skips a spec that taints, labels or cordons nodes unless the

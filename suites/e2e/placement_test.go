@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/dsconform/dsconform/framework/daemonset"
-	"github.com/dsconform/dsconform/framework/node"
 )
 
 var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement"), func() {
@@ -72,12 +71,10 @@ var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset"
 		obj := newDaemonSet("monitoring-daemon", ns).WithToleration(corev1.Toleration{
 			Key: daemonset.TaintControlPlane, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}).Obj()
 		want := expectedFor(ctx, obj)
-		nodes, err := listNodes(ctx, clients)
-		Expect(err).NotTo(HaveOccurred())
 		var cps []string // every control-plane node the toleration makes eligible (several in an HA cluster)
-		for i := range nodes {
-			if node.IsControlPlane(&nodes[i]) && slices.Contains(want, nodes[i].Name) {
-				cps = append(cps, nodes[i].Name)
+		for _, cp := range controlPlaneNames(ctx) {
+			if slices.Contains(want, cp) {
+				cps = append(cps, cp)
 			}
 		}
 		if len(cps) == 0 {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
-	"github.com/dsconform/dsconform/framework/node"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
 
@@ -167,14 +166,7 @@ var _ = Describe("[sig-node] The manifest directory takes only pods", Label("sta
 
 var _ = Describe("[sig-node] The control plane runs as static pods", Label("staticpod", "control-plane"), func() {
 	It("shows kube-apiserver, kube-controller-manager, kube-scheduler and etcd as mirror pods suffixed with the node name", Label("SP-CP-01"), func(ctx SpecContext) {
-		controlPlaneName(ctx) // skips when there is none
-		nodes, err := listNodes(ctx, clients)
-		Expect(err).NotTo(HaveOccurred())
-		for i := range nodes { // every control-plane node of an HA cluster runs its own
-			if !node.IsControlPlane(&nodes[i]) {
-				continue
-			}
-			cp := nodes[i].Name
+		for _, cp := range controlPlaneNames(ctx) { // every control-plane node of an HA cluster runs its own
 			for _, component := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"} {
 				p, err := clients.Kube.CoreV1().Pods("kube-system").Get(ctx, staticpod.MirrorName(component, cp), metav1.GetOptions{})
 				Expect(err).NotTo(HaveOccurred(), "mirror pod of %s on control-plane node %s", component, cp)
@@ -251,18 +243,11 @@ var _ = Describe("[sig-node] Stopping the scheduler by moving its manifest", Ser
 // waits for the mirror; the move is undone at cleanup if the spec fails first.
 func stopScheduler(ctx context.Context) (restart func()) {
 	GinkgoHelper()
-	cp := controlPlaneName(ctx)
-	nodes, err := listNodes(ctx, clients)
-	Expect(err).NotTo(HaveOccurred())
-	var cps []string
-	for i := range nodes {
-		if node.IsControlPlane(&nodes[i]) {
-			cps = append(cps, nodes[i].Name)
-		}
-	}
+	cps := controlPlaneNames(ctx)
 	if len(cps) > 1 {
 		Skip(fmt.Sprintf("the cluster has %d control-plane nodes (%s): stopping one kube-scheduler leaves the others scheduling", len(cps), strings.Join(cps, ", ")))
 	}
+	cp := cps[0]
 	sn := onNode(ctx, cp)
 	manifest := path.Join(sn.Dir, "kube-scheduler.yaml")
 	const aside = "/etc/kubernetes/kube-scheduler.yaml.dsconform-moved"
@@ -314,9 +299,7 @@ var _ = Describe("[sig-node] Finding the static pod directory", Label("staticpod
 		for _, n := range nodes {
 			fromHost, err := staticpod.ManifestDir(hostOf(ctx, n.Name))
 			Expect(err).NotTo(HaveOccurred(), "node %s: reading the static pod directory from the kubelet's command line and --config file", n.Name)
-			raw, err := clients.Kube.CoreV1().RESTClient().Get().Resource("nodes").Name(n.Name).SubResource("proxy").Suffix("configz").DoRaw(ctx)
-			Expect(err).NotTo(HaveOccurred(), "node %s: GET /api/v1/nodes/%s/proxy/configz", n.Name, n.Name)
-			fromConfigz, err := staticpod.ManifestDirFromConfigz(raw)
+			fromConfigz, err := staticpod.ManifestDirFromConfigz(kubeletConfigz(ctx, n.Name))
 			Expect(err).NotTo(HaveOccurred(), "node %s", n.Name)
 			Expect(fromConfigz).To(Equal(fromHost), "node %s: the kubelet's command line and config file say the static pod directory is %q, its configz says %q", n.Name, fromHost, fromConfigz)
 			framework.Observe("static pod directory of %s: %s (kubelet flags/config and configz agree)", n.Name, fromHost)

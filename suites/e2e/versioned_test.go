@@ -145,8 +145,7 @@ func kubeletFeatureGates(ctx context.Context, nodeName string) map[string]bool {
 	if nodeName == "" {
 		nodeName = eligibleNodes(ctx)[0]
 	}
-	raw, err := clients.Kube.CoreV1().RESTClient().Get().Resource("nodes").Name(nodeName).SubResource("proxy").Suffix("configz").DoRaw(ctx)
-	Expect(err).NotTo(HaveOccurred(), "reading the kubelet configuration of node %s through /api/v1/nodes/%s/proxy/configz", nodeName, nodeName)
+	raw := kubeletConfigz(ctx, nodeName)
 	var cz struct {
 		KubeletConfig struct {
 			FeatureGates map[string]bool `json:"featureGates"`
@@ -154,6 +153,15 @@ func kubeletFeatureGates(ctx context.Context, nodeName string) map[string]bool {
 	}
 	Expect(json.Unmarshal(raw, &cz)).To(Succeed(), "configz of node %s does not parse", nodeName)
 	return cz.KubeletConfig.FeatureGates
+}
+
+// kubeletConfigz is the kubelet's configz answer, read through the API server's node proxy
+// as an operator would (GET /api/v1/nodes/<node>/proxy/configz).
+func kubeletConfigz(ctx context.Context, nodeName string) []byte {
+	GinkgoHelper()
+	raw, err := clients.Kube.CoreV1().RESTClient().Get().Resource("nodes").Name(nodeName).SubResource("proxy").Suffix("configz").DoRaw(ctx)
+	Expect(err).NotTo(HaveOccurred(), "reading the kubelet configuration of node %s through /api/v1/nodes/%s/proxy/configz", nodeName, nodeName)
+	return raw
 }
 
 // linesWith returns the lines of text that contain s.
