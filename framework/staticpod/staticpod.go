@@ -76,13 +76,13 @@ func ManifestDirFromConfigz(raw []byte) (string, error) {
 
 // ManifestDir reads the running kubelet's command line and config on the node.
 func ManifestDir(n nodeaccess.Node) (string, error) {
-	out, err := n.Output("sh", "-c", `tr '\0' '\n' </proc/$(pgrep -xo kubelet)/cmdline`)
+	out, err := n.Run(nil, "sh", "-c", `tr '\0' '\n' </proc/$(pgrep -xo kubelet)/cmdline`)
 	if err != nil {
 		return "", fmt.Errorf("reading the kubelet's command line: %w", err)
 	}
 	argv := strings.Split(strings.TrimSpace(out), "\n")
 	return ManifestDirFrom(argv, func(p string) ([]byte, error) {
-		s, err := n.Output("cat", p)
+		s, err := n.Run(nil, "cat", p)
 		return []byte(s), err
 	})
 }
@@ -135,7 +135,7 @@ func KubeletView(n nodeaccess.Node, dir string) string {
 		"crictl ps -a",
 		"journalctl -u kubelet --no-pager -n 150",
 	} {
-		out, err := n.Output("sh", "-c", c)
+		out, err := n.Run(nil, "sh", "-c", c)
 		fmt.Fprintf(&b, "$ %s\n%s", c, out)
 		if err != nil {
 			fmt.Fprintf(&b, "(error: %v)\n", err)
@@ -155,7 +155,7 @@ func ContainerRunning(n nodeaccess.Node, containerID string) (bool, error) {
 	if !ok || id == "" {
 		return false, fmt.Errorf("no container ID to look for on node %s (got %q)", n.Name(), containerID)
 	}
-	out, err := n.Output("crictl", "inspect", "-o", "json", id)
+	out, err := n.Run(nil, "crictl", "inspect", "-o", "json", id)
 	if err != nil {
 		if strings.Contains(out, "NotFound") {
 			return false, nil
