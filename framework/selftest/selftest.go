@@ -44,6 +44,9 @@ type Fault struct {
 	// Message is a regular expression every expected failure's message must match:
 	// the failure must say what was wrong, not only that something timed out.
 	Message string `json:"message"`
+	// TimeoutScale, if set, replaces the self-test's timeout scale (0.5) for this fault:
+	// a fault under which every spec run must fail can fail them sooner.
+	TimeoutScale float64 `json:"timeoutScale,omitempty"`
 }
 
 // Load reads and checks the fault table.
@@ -77,6 +80,8 @@ func Validate(faults []Fault) error {
 			return fmt.Errorf("fault %s needs inject and restore steps", f.ID)
 		case f.Run == "" || len(f.Fails) == 0:
 			return fmt.Errorf("fault %s needs specs to run and the requirement IDs that must fail", f.ID)
+		case f.TimeoutScale < 0 || f.TimeoutScale > 1:
+			return fmt.Errorf("fault %s: timeoutScale %v must be in (0, 1]", f.ID, f.TimeoutScale)
 		}
 		seen[f.ID] = true
 		if _, err := regexp.Compile(f.Message); err != nil {

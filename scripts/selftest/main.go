@@ -112,7 +112,7 @@ func main() {
 		if err := runSteps(ctx, roles, f.Inject); err != nil {
 			o.Problem = "injecting the fault failed: " + err.Error()
 		} else {
-			code := runSpecs(ctx, cfg, dir, f.Run)
+			code := runSpecs(ctx, cfg, dir, f.Run, f.TimeoutScale)
 			if code == 130 || code == 143 {
 				interrupted = code
 			}
@@ -266,7 +266,7 @@ func runSteps(ctx context.Context, roles map[string]nodes.Node, steps []selftest
 
 // runSpecs runs the specs against the existing cluster with scripts/e2e-run.sh and
 // returns its exit code. SIGINT reaches it from the terminal; SIGTERM is passed on.
-func runSpecs(ctx context.Context, cfg *framework.Config, dir, filter string) int {
+func runSpecs(ctx context.Context, cfg *framework.Config, dir, filter string, scale float64) int {
 	_ = os.MkdirAll(dir, 0o755)
 	for _, f := range []string{"node-image", "workload-image"} {
 		if data, err := os.ReadFile(filepath.Join(cfg.Artifacts, f)); err == nil {
@@ -276,7 +276,11 @@ func runSpecs(ctx context.Context, cfg *framework.Config, dir, filter string) in
 	cmd := exec.Command("bash", "scripts/e2e-run.sh")
 	cmd.Env = append(os.Environ(), "ARTIFACTS="+dir, "LABEL_FILTER="+filter,
 		"E2E_USE_EXISTING_CLUSTER=true", "KUBECONFIG="+filepath.Join(cfg.Artifacts, "kubeconfig"))
-	if os.Getenv("E2E_TIMEOUT_SCALE") == "" {
+	switch {
+	case os.Getenv("E2E_TIMEOUT_SCALE") != "":
+	case scale > 0: // the fault's own scale: every spec it runs is meant to fail
+		cmd.Env = append(cmd.Env, fmt.Sprintf("E2E_TIMEOUT_SCALE=%g", scale))
+	default:
 		// A fault makes specs run into their timeouts: halve every tier so the matrix
 		// takes minutes, not an hour. The specs each fault runs pass at this scale.
 		cmd.Env = append(cmd.Env, "E2E_TIMEOUT_SCALE=0.5")
