@@ -43,9 +43,8 @@ while :; do
   kill -0 "$ginkgo_pid" 2>/dev/null || break
 done
 sleep 0.5 # let tee drain
-# Plain text, ending at Ginkgo's result lines (the CLI's own trailer is left to the console).
-sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$A/e2e.raw.log" | awk '{ line[NR] = $0 } /^(SUCCESS!|FAIL!)/ { last = NR }
-  END { n = last ? last : NR; for (i = 1; i <= n; i++) print line[i] }' >"$A/e2e.log" && rm -f "$A/e2e.raw.log"
+# Plain text, ending at Ginkgo's result lines (report.PlainLog; the CLI's trailer stays on the console).
+go run ./scripts/report plainlog "$A" || echo "error: could not write $A/e2e.log from $A/e2e.raw.log" >&2
 
 if [ -s "$A/ginkgo-report.json" ]; then
   go run ./scripts/report render "$A" | sed 's/^/Report: /'

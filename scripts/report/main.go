@@ -24,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) != 3 {
-		fail("usage: report failed-filter <report.json> | report render <artifacts-dir> | report matrix <matrix-dir> | report repeat <repeat-dir>")
+		fail("usage: report failed-filter <report.json> | report plainlog <artifacts-dir> | report render <artifacts-dir> | report matrix <matrix-dir> | report repeat <repeat-dir>")
 	}
 	switch os.Args[1] {
 	case "failed-filter":
@@ -37,6 +37,10 @@ func main() {
 			fail(fmt.Sprintf("%s has no failed specs: nothing to re-run", os.Args[2]))
 		}
 		fmt.Println(f)
+	case "plainlog":
+		if err := report.WritePlainLog(os.Args[2]); err != nil {
+			fail(err.Error())
+		}
 	case "matrix":
 		dir := os.Args[2]
 		entries, err := os.ReadDir(dir)

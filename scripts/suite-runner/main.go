@@ -20,14 +20,12 @@ package main
 
 import (
 	"archive/tar"
-	"bufio"
 	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -104,7 +102,7 @@ func run(res string) int {
 		}
 	}
 	raw.Close()
-	if err := plainLog(filepath.Join(res, "e2e.raw.log"), filepath.Join(res, "e2e.log")); err != nil {
+	if err := report.WritePlainLog(res); err != nil {
 		say("e2e.log: %v", err)
 	}
 	_ = os.WriteFile(filepath.Join(res, "timings.txt"), []byte(fmt.Sprintf("suite %.0f\n", time.Since(start).Seconds())), 0o644)
@@ -130,35 +128,6 @@ func run(res string) int {
 		}
 	}
 	return code
-}
-
-var colour = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]")
-
-// plainLog writes e2e.log: no colour codes, ending at Ginkgo's last SUCCESS!/FAIL! line.
-func plainLog(from, to string) error {
-	f, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var lines []string
-	last := -1
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		l := colour.ReplaceAllString(sc.Text(), "")
-		lines = append(lines, l)
-		if strings.HasPrefix(l, "SUCCESS!") || strings.HasPrefix(l, "FAIL!") {
-			last = len(lines)
-		}
-	}
-	if last > 0 {
-		lines = lines[:last]
-	}
-	if err := os.WriteFile(to, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		return err
-	}
-	return os.Remove(from)
 }
 
 func pack(dir string) error {
