@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
 
@@ -18,20 +19,22 @@ var _ = Describe("[sig-node] Mirror pods are read-only reflections", Label("stat
 	// validation), but the kubelet runs the static pod from its file and ignores
 	// the mirror's spec: the container is not restarted and keeps the file's image,
 	// and the kubelet does not revert the mirror's spec either.
-	It("accept an API update of their spec that the kubelet ignores: the static pod keeps running from its file", Label("SP-MIRROR-03"), func(ctx SpecContext) {
+	It("cannot be controlled through an API update of their spec: the static pod keeps running from its file", Label("SP-MIRROR-03"), func(ctx SpecContext) {
 		ns, sn, orig := startStaticPod(ctx, "sp-mirror-upd")
 		containerID := orig.Status.ContainerStatuses[0].ContainerID
 
 		const other = "localhost/dsconform/not-the-file-image:1"
 		patch := fmt.Sprintf(`{"spec":{"containers":[{"name":"web","image":%q}]}}`, other)
+		// Observed (v1.34 to v1.37): the API accepts the update and the kubelet leaves the
+		// mirror's spec as written. Refusing the update, or writing the mirror back, would
+		// meet the requirement as well: what must not change is the node.
 		_, err := clients.Kube.CoreV1().Pods(ns).Patch(ctx, orig.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
-		Expect(err).NotTo(HaveOccurred(), "the API accepts an image update of mirror pod %s (observed on v1.34)", orig.Name)
+		framework.Observe("image update of mirror pod %s through the API: %s", orig.Name, map[bool]string{true: "accepted", false: fmt.Sprintf("refused (%v)", err)}[err == nil])
 
 		Consistently(ctx, func(g Gomega) {
 			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, orig.Name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(p.UID).To(Equal(orig.UID), "mirror pod %s should not be recreated", p.Name)
-			g.Expect(p.Spec.Containers[0].Image).To(Equal(other), "the kubelet leaves the accepted mirror spec as written")
 			g.Expect(p.Status.ContainerStatuses[0].Image).To(Equal(cfg.WorkloadImage), "node %s still runs the image from the manifest file", sn.Name)
 			g.Expect(p.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID), "the static pod's container on node %s must not be restarted", sn.Name)
 			g.Expect(staticpod.ContainerRunning(sn.Node, containerID)).To(BeTrue(), "container %s should still run on node %s", containerID, sn.Name)
