@@ -15,8 +15,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -76,13 +78,17 @@ func main() {
 	if err != nil {
 		fail(err.Error())
 	}
+	keep := os.Getenv("E2E_KEEP_RUNNER") == "true"
+	if !keep { // from here on, whatever way this ends, the Job's namespace and binding go
+		cleanup = func() { removeRunner(context.Background(), c.Kube) }
+	}
 	if err := decoder.DecodeEach(ctx, strings.NewReader(text), decoder.CreateHandler(res)); err != nil {
 		fail(fmt.Sprintf("applying %s: %v", manifest, err))
 	}
-	keep := os.Getenv("E2E_KEEP_RUNNER") == "true"
 	start := time.Now()
 	pod := waitForPod(ctx, c.Kube)
 	say("runner pod %s/%s on node %s; waiting for its done file", namespace, pod, nodeOf(ctx, c.Kube, pod))
+	interruptible(ctx, c, pod)
 
 	exec := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
@@ -132,10 +138,40 @@ func main() {
 		}
 		fmt.Println(strings.Join(lines, "\n"))
 	}
-	if !keep { // os.Exit skips deferred calls: remove the Job's namespace and binding first
-		removeRunner(ctx, c.Kube)
-	}
+	cleanup() // os.Exit skips deferred calls
 	os.Exit(code)
+}
+
+// cleanup removes the runner (unless E2E_KEEP_RUNNER=true) once it has been created.
+var cleanup = func() {}
+
+// interruptible makes Ctrl-C (or SIGTERM) stop the run inside the cluster too: the
+// runner is asked to stop, so its specs undo what they changed on the nodes, it gets up
+// to 5 minutes to write its results, and then the Job's namespace and binding go.
+func interruptible(ctx context.Context, c *framework.Clients, pod string) {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sig := <-signals
+		say("%v: stopping the in-cluster run (its specs clean up first; up to 5 minutes)", sig)
+		var out, errOut bytes.Buffer
+		if err := nodeaccess.PodExec(ctx, c.Kube, c.Rest, namespace, pod, "dsconform", []string{"/usr/local/bin/suite-runner", "stop"}, nil, &out, &errOut); err != nil {
+			say("asking the runner to stop: %v %s", err, errOut.String())
+		}
+		deadline := time.Now().Add(5 * time.Minute)
+		for time.Now().Before(deadline) {
+			if err := nodeaccess.PodExec(ctx, c.Kube, c.Rest, namespace, pod, "dsconform", []string{"/usr/local/bin/suite-runner", "done"}, nil, &out, &errOut); err == nil {
+				break
+			}
+			time.Sleep(3 * time.Second)
+		}
+		cleanup()
+		code := 130
+		if sig == syscall.SIGTERM {
+			code = 143
+		}
+		os.Exit(code)
+	}()
 }
 
 func waitForPod(ctx context.Context, c kubernetes.Interface) string {
@@ -246,5 +282,6 @@ func say(format string, args ...any) {
 
 func fail(msg string) {
 	fmt.Fprintln(os.Stderr, "error:", msg)
+	cleanup()
 	os.Exit(1)
 }

@@ -12,6 +12,9 @@
 //	suite-runner progress   print the last finished spec line
 //	suite-runner tarball    write the results tarball to stdout
 //	suite-runner collected  let a waiting `run` exit
+//	suite-runner stop       interrupt the run: its specs clean up, and the results of what
+//	                        finished are still written (also what SIGTERM to `run` does, so
+//	                        deleting the pod within its grace period stops the run cleanly)
 //
 // Settings: E2E_FOCUS and E2E_SKIP (regular expressions on spec text, as upstream),
 // E2E_LABEL_FILTER (the suite's labels and requirement IDs), E2E_PARALLEL (processes,
@@ -25,8 +28,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dsconform/dsconform/framework/report"
@@ -38,7 +43,7 @@ const tarball = "dsconform-results.tar.gz"
 func main() {
 	res := env("E2E_RESULTS_DIR", "/tmp/results")
 	if len(os.Args) != 2 {
-		fail("usage: suite-runner run|done|progress|tarball|collected")
+		fail("usage: suite-runner run|done|progress|tarball|collected|stop")
 	}
 	switch os.Args[1] {
 	case "run":
@@ -62,6 +67,11 @@ func main() {
 	case "collected":
 		if err := os.WriteFile(filepath.Join(res, "collected"), nil, 0o644); err != nil {
 			fail(err.Error())
+		}
+	case "stop":
+		// `run` is the container's first process; it passes the signal on to Ginkgo.
+		if err := syscall.Kill(1, syscall.SIGTERM); err != nil {
+			fail("stopping the run (process 1): " + err.Error())
 		}
 	default:
 		fail("unknown command " + os.Args[1])
@@ -94,6 +104,18 @@ func run(res string) int {
 	cmd.Dir = "/"
 	out := io.MultiWriter(os.Stdout, raw)
 	cmd.Stdout, cmd.Stderr = out, out
+	// SIGTERM or SIGINT (the pod deleted, `suite-runner stop`) goes on to Ginkgo, which
+	// interrupts the specs and runs their cleanup; the results are written all the same.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		for sig := range signals {
+			say("%v: interrupting the specs (they clean up first)", sig)
+			if cmd.Process != nil {
+				_ = cmd.Process.Signal(sig)
+			}
+		}
+	}()
 	code := 0
 	if err := cmd.Run(); err != nil {
 		code = 1
