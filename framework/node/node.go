@@ -19,6 +19,26 @@ import (
 // cordon whose run died before its cleanup.
 const CordonedBySuite = "dsconform.e2e/cordoned"
 
+// FilesChangedBySuite marks a node whose host files the suite changes through a node
+// agent pod, so that a later run finds and undoes what a run killed before its cleanup
+// left there. (On kind every node is swept through docker exec instead.)
+const FilesChangedBySuite = "dsconform.e2e/files-changed"
+
+// MarkFilesChanged sets FilesChangedBySuite on the node.
+func MarkFilesChanged(ctx context.Context, c kubernetes.Interface, name string) error {
+	return update(ctx, c, name, func(n *corev1.Node) {
+		if n.Annotations == nil {
+			n.Annotations = map[string]string{}
+		}
+		n.Annotations[FilesChangedBySuite] = "true"
+	})
+}
+
+// UnmarkFilesChanged removes FilesChangedBySuite from the node.
+func UnmarkFilesChanged(ctx context.Context, c kubernetes.Interface, name string) error {
+	return update(ctx, c, name, func(n *corev1.Node) { delete(n.Annotations, FilesChangedBySuite) })
+}
+
 // update applies mutate to the node with conflict retries.
 func update(ctx context.Context, c kubernetes.Interface, name string, mutate func(*corev1.Node)) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -175,12 +176,19 @@ func requireKind() {
 }
 
 // hostOf is the node's host, reached the configured way (kind's exec or its agent pod).
+// filesChangedMarked holds the nodes this process has marked node.FilesChangedBySuite.
+var filesChangedMarked sync.Map
+
 func hostOf(ctx context.Context, name string) nodeaccess.Node {
 	GinkgoHelper()
 	requireNodeAccess()
 	if agents != nil {
 		n, err := agents.Node(ctx, name)
 		Expect(err).NotTo(HaveOccurred())
+		if _, marked := filesChangedMarked.LoadOrStore(name, true); !marked {
+			// before anything changes there: a run killed mid-spec leaves the mark for the next run's sweep
+			Expect(node.MarkFilesChanged(ctx, clients.Kube, name)).To(Succeed(), "marking node %s (annotation %s)", name, node.FilesChangedBySuite)
+		}
 		return n
 	}
 	n, err := kind.Node(name)
@@ -323,10 +331,13 @@ func kindModuleVersion() string {
 }
 
 // checkNothingLeaked fails loudly when a spec left a namespace or node change behind.
-func checkNothingLeaked(ctx context.Context) {
+func checkNothingLeaked(ctx context.Context, leftOnNodes []string) {
 	var leaks []string
 	Eventually(ctx, func(g Gomega) {
 		leaks = nil
+		for _, l := range leftOnNodes {
+			leaks = append(leaks, "left behind and undone after the run: "+l)
+		}
 		nss, err := clients.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: framework.RunLabel + "=" + state.RunID})
 		g.Expect(err).NotTo(HaveOccurred())
 		for _, ns := range nss.Items {

@@ -103,10 +103,11 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		sweepOn = kindcluster.New(clusterNameOf(ctx, c), nil)
 	}
 	s.Swept = sweepLeftovers(ctx, c, sweepOn)
-	recordSweep(s.Swept)
 	if cfg.NodeAccess == "agent" {
 		s.AgentNamespace = createAgentNamespace(ctx, c, s.RunID)
+		s.Swept = append(s.Swept, sweepThroughAgents(ctx, c, agentsIn(c, s.AgentNamespace))...)
 	}
+	recordSweep(s.Swept)
 	s.SetupSecs = time.Since(start).Seconds()
 	Expect(writeEnvironment(ctx, c, s)).To(Succeed())
 	return mustJSON(s)
@@ -122,8 +123,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		kind = kindcluster.New(clusterNameOf(ctx, clients), nil)
 	}
 	if state.AgentNamespace != "" {
-		agents = &nodeaccess.Agents{Client: clients.Kube, Rest: clients.Rest, Namespace: state.AgentNamespace,
-			Image: cfg.WorkloadImage, Timeout: timeouts.Medium}
+		agents = agentsIn(clients, state.AgentNamespace)
 	}
 }, NodeTimeout(15*time.Minute))
 
@@ -134,8 +134,13 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 	if stopLease != nil {
 		defer func() { stopLease(); releaseRunLease(context.Background(), clients) }()
 	}
+	// Through agents, node files are checked (and anything left undone) before the agents go.
+	var leftOnNodes []string
+	if agents != nil {
+		leftOnNodes = sweepThroughAgents(ctx, clients, agents)
+	}
 	removeAgents(ctx)
-	checkNothingLeaked(ctx)
+	checkNothingLeaked(ctx, leftOnNodes)
 	if kind != nil && !cfg.UseExistingCluster {
 		dir := filepath.Join(cfg.Artifacts, "kind-logs")
 		if err := kind.ExportLogs(dir); err != nil {
@@ -178,6 +183,11 @@ func createAgentNamespace(ctx context.Context, c *framework.Clients, runID strin
 	_, err := c.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred(), "creating the node agents' namespace")
 	return ns.Name
+}
+
+// agentsIn reaches nodes through agent pods in the run's agents namespace.
+func agentsIn(c *framework.Clients, namespace string) *nodeaccess.Agents {
+	return &nodeaccess.Agents{Client: c.Kube, Rest: c.Rest, Namespace: namespace, Image: cfg.WorkloadImage, Timeout: timeouts.Medium}
 }
 
 // removeAgents deletes the agent pods' namespace and waits until it is gone, so the

@@ -169,19 +169,49 @@ func sweepKindNodes(k *kindcluster.Cluster) []string {
 			}
 			continue
 		}
-		dir, err := staticpod.ManifestDir(nodeaccess.Kind(n))
-		if err != nil {
+		done = append(done, sweepNodeFiles(nodeaccess.Kind(n))...)
+	}
+	return done
+}
+
+// sweepThroughAgents undoes file and iptables changes on every node marked as changed
+// through a node agent (node.FilesChangedBySuite), then removes the mark.
+func sweepThroughAgents(ctx context.Context, c *framework.Clients, a *nodeaccess.Agents) []string {
+	var done []string
+	nodes, _ := listNodes(ctx, c)
+	for _, n := range nodes {
+		if _, ok := n.Annotations[node.FilesChangedBySuite]; !ok {
 			continue
 		}
-		script := fmt.Sprintf(`for f in %[1]s/sp-*; do [ -e "$f" ] && rm -f "$f" && echo "static pod file $f"; done
+		h, err := a.Node(ctx, n.Name)
+		if err != nil {
+			done = append(done, fmt.Sprintf("node %s: could not reach it to undo file changes: %v", n.Name, err))
+			continue
+		}
+		done = append(done, sweepNodeFiles(h)...)
+		if err := node.UnmarkFilesChanged(ctx, c.Kube, n.Name); err != nil {
+			done = append(done, fmt.Sprintf("node %s: could not remove annotation %s: %v", n.Name, node.FilesChangedBySuite, err))
+		}
+	}
+	return done
+}
+
+// sweepNodeFiles undoes, on one node's host, what specs change there: static pod files
+// they wrote, manifests they moved aside, iptables rules they added.
+func sweepNodeFiles(n nodeaccess.Node) []string {
+	dir, err := staticpod.ManifestDir(n)
+	if err != nil {
+		return nil
+	}
+	script := fmt.Sprintf(`for f in %[1]s/sp-*; do [ -e "$f" ] && rm -f "$f" && echo "static pod file $f"; done
 for f in /etc/kubernetes/*.dsconform-moved; do [ -e "$f" ] || continue; b=$(basename "$f" .dsconform-moved); mv "$f" %[1]s/"$b" && echo "moved $b back into %[1]s"; done
 iptables-save 2>/dev/null | grep -- '--comment %[2]s' | sed 's/^-A /-D /' | while read -r r; do eval iptables $r && echo "iptables rule: $r"; done
 true`, dir, iptablesMarker)
-		out, _ := kindcluster.Run(n, nil, "sh", "-c", script)
-		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-			if l != "" {
-				done = append(done, fmt.Sprintf("node %s: %s", n, l))
-			}
+	out, _ := n.Run(nil, "sh", "-c", script)
+	var done []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if l != "" {
+			done = append(done, fmt.Sprintf("node %s: %s", n.Name(), l))
 		}
 	}
 	return done
