@@ -82,6 +82,22 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		expectPlacement(ctx, ds, append(append([]string{}, workers...), name))
 		podOnNew := onePodOn(ctx, ds, name)
 
+		By("a control pod on " + name + " that tolerates not-ready and unreachable for 1 s only")
+		control := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "control", Namespace: ns},
+			Spec: *newDaemonSet("control", ns).Obj().Spec.Template.Spec.DeepCopy()}
+		control.Spec.NodeName = name
+		one := int64(1)
+		for _, key := range []string{corev1.TaintNodeNotReady, corev1.TaintNodeUnreachable} {
+			control.Spec.Tolerations = append(control.Spec.Tolerations, corev1.Toleration{Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &one})
+		}
+		_, err := clients.Kube.CoreV1().Pods(ns).Create(ctx, control, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred(), "creating the control pod on node %s", name)
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, control.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "control pod on node %s", name)
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+
 		By("stopping node container " + name)
 		Expect(kind.StopNode(ctx, name)).To(Succeed())
 		Eventually(ctx, func(g Gomega) {
@@ -89,9 +105,21 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(kindcluster.NodeReady(n)).To(BeFalse(), "node %s should go NotReady once its container stops", name)
 		}).WithTimeout(timeouts.Long).Should(Succeed())
-		p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, podOnNew.Name, metav1.GetOptions{})
-		Expect(err).NotTo(HaveOccurred(), "the daemon pod of NotReady node %s should still exist", name)
-		Expect(p.DeletionTimestamp).To(BeNil(), "daemon pod %s tolerates not-ready/unreachable and must not be evicted from node %s", p.Name, name)
+		By("the control pod is evicted: the node's NoExecute taint is in force")
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, control.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(p.DeletionTimestamp).NotTo(BeNil(), "control pod on stopped node %s (tolerating not-ready and unreachable for 1 s) should be evicted", name)
+		}).WithTimeout(timeouts.Long).Should(Succeed())
+		By("throughout a window after that eviction, the daemon pod stays")
+		Consistently(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, podOnNew.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "the daemon pod of NotReady node %s should still exist", name)
+			g.Expect(p.DeletionTimestamp).To(BeNil(), "daemon pod %s tolerates not-ready/unreachable and must not be evicted from node %s (tolerations: %v)", p.Name, name, p.Spec.Tolerations)
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
 		By("deleting the Node object " + name)
 		deleted := time.Now()
