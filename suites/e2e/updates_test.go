@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -55,6 +56,27 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		w.stop()
 		Expect(w.maxUnavailable).To(BeZero(), "with maxUnavailable=0 every node must keep an available pod; worst moment: %s", w.worst)
 		Expect(w.maxPerNode).To(Equal(2), "maxSurge should run old and new side by side on a node at some point")
+		Expect(w.maxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", w.worstPerNode)
+		expectAllOnRevision(ctx, ds)
+	})
+
+	It("surges onto at most a percentage of the nodes, rounded up, and removes an old pod only after its replacement has been available for minReadySeconds", Label("DS-UPD-08"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-surge-pct")
+		const minReady = 6
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).
+			WithRollingUpdate(intstr.FromInt32(0), intstr.FromString("50%")).WithMinReadySeconds(minReady).Obj()))
+		nodes := len(eligibleNodes(ctx))
+		budget := (nodes + 1) / 2 // 50 % of the nodes, rounded up, as the controller rounds maxSurge
+		By(fmt.Sprintf("maxSurge=50%% of %d nodes: at most %d nodes surging at once", nodes, budget))
+		w := watchPlacement(ctx, ns, ds)
+		w.checkMinReady(minReady * time.Second)
+		setVersion(ctx, ds, "2")
+		ds = waitForRollout(ctx, ds)
+		w.stop()
+		Expect(w.maxUnavailable).To(BeZero(), "with maxUnavailable=0 every node must keep an available pod; worst moment: %s", w.worst)
+		Expect(w.maxSurging).To(BeNumerically("<=", budget), "maxSurge=50%% of %d nodes allows %d surging at once; worst moment: %s", nodes, budget, w.worstSurge)
+		Expect(w.maxSurging).To(Equal(budget), "the controller surges onto the whole budget at once (%d of %d nodes): new pods stay unavailable for %d s", budget, nodes, minReady)
+		Expect(w.earlyDeletions).To(BeEmpty(), "old pods must go only after their replacement has been available for minReadySeconds=%d", minReady)
 		Expect(w.maxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", w.worstPerNode)
 		expectAllOnRevision(ctx, ds)
 	})
@@ -255,11 +277,15 @@ func expectAllOnRevision(ctx context.Context, ds *appsv1.DaemonSet) {
 // worst moment of a rollout: how many nodes lacked an available pod, and how many
 // pods (and of one revision) a node ran at once.
 type placementWatch struct {
-	mu                                                 sync.Mutex
-	maxUnavailable, maxPerNode, maxSameRevisionPerNode int
-	worst, worstPerNode                                string
-	cancel                                             context.CancelFunc
-	done                                               chan struct{}
+	mu                                                             sync.Mutex
+	maxUnavailable, maxPerNode, maxSameRevisionPerNode, maxSurging int
+	worst, worstPerNode, worstSurge                                string
+	// minReady, if set before the update, turns on the surge rule's check: an old pod
+	// goes only once its successor has been ready that long (earlyDeletions).
+	minReady       time.Duration
+	earlyDeletions []string
+	cancel         context.CancelFunc
+	done           chan struct{}
 }
 
 func watchPlacement(ctx context.Context, ns string, ds *appsv1.DaemonSet) *placementWatch {
@@ -300,44 +326,42 @@ func watchPlacement(ctx context.Context, ns string, ds *appsv1.DaemonSet) *place
 	return pw
 }
 
+// checkMinReady turns on the surge rule's check for minReadySeconds d (see minReady).
+func (pw *placementWatch) checkMinReady(d time.Duration) {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	pw.minReady = d
+}
+
 func (pw *placementWatch) observe(expected []string, pods map[types.UID]*corev1.Pod) {
 	pw.mu.Lock()
 	defer pw.mu.Unlock()
-	perNode := map[string]int{}
-	perRev := map[string]int{}
-	available := map[string]bool{}
-	// A pod being deleted no longer counts: the controller may start its
-	// replacement while it terminates.
+	all := make([]*corev1.Pod, 0, len(pods))
 	for _, p := range pods {
-		if p.DeletionTimestamp != nil {
-			continue
-		}
-		perNode[p.Spec.NodeName]++
-		perRev[p.Spec.NodeName+"/"+p.Labels[revisionHashLabel]]++
-		if podReady(p) {
-			available[p.Spec.NodeName] = true
-		}
+		all = append(all, p)
 	}
-	var unavailable []string
-	for _, n := range expected {
-		if !available[n] {
-			unavailable = append(unavailable, n)
-		}
+	m := daemonset.UpdateMoment(all, expected)
+	moment := fmt.Sprintf("unavailable nodes %v, pods per node %v", m.Unavailable, m.PerNode)
+	if len(m.Unavailable) > pw.maxUnavailable {
+		pw.maxUnavailable, pw.worst = len(m.Unavailable), moment
 	}
-	moment := fmt.Sprintf("unavailable nodes %v, pods per node %v", unavailable, perNode)
-	if len(unavailable) > pw.maxUnavailable {
-		pw.maxUnavailable, pw.worst = len(unavailable), moment
-	}
-	for _, c := range perNode {
+	for _, c := range m.PerNode {
 		if c > pw.maxPerNode {
 			pw.maxPerNode, pw.worstPerNode = c, moment
 		}
 	}
-	for _, c := range perRev {
-		if c > pw.maxSameRevisionPerNode {
-			pw.maxSameRevisionPerNode = c
-			if c > 1 {
-				pw.worstPerNode = moment
+	if len(m.SameRevisionTwice) > 0 {
+		pw.maxSameRevisionPerNode, pw.worstPerNode = 2, moment
+	} else if pw.maxSameRevisionPerNode == 0 && len(m.PerNode) > 0 {
+		pw.maxSameRevisionPerNode = 1
+	}
+	if len(m.Surging) > pw.maxSurging {
+		pw.maxSurging, pw.worstSurge = len(m.Surging), fmt.Sprintf("surging nodes %v, pods per node %v", m.Surging, m.PerNode)
+	}
+	if pw.minReady > 0 {
+		for _, e := range daemonset.EarlyDeletions(all, pw.minReady) {
+			if !slices.Contains(pw.earlyDeletions, e) {
+				pw.earlyDeletions = append(pw.earlyDeletions, e)
 			}
 		}
 	}
@@ -346,15 +370,6 @@ func (pw *placementWatch) observe(expected []string, pods map[types.UID]*corev1.
 func (pw *placementWatch) stop() {
 	pw.cancel()
 	<-pw.done
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // waitForObservedGeneration waits until the controller has seen the latest spec,

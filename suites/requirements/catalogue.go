@@ -87,6 +87,7 @@ var catalogue = []Requirement{
 	req("DS-UPD-05", "updates", "ControllerRevisions and the controller-revision-hash label track template versions; rolling back to a previous template restarts no pod that already runs it.", "https://kubernetes.io/docs/tasks/manage-daemon/rollback-daemon-set/"),
 	req("DS-UPD-06", "updates", "revisionHistoryLimit bounds the number of old ControllerRevisions kept.", apiDoc),
 	req("DS-UPD-07", "updates", "A DaemonSet records each template as a ControllerRevision it owns; revisions can be read, patched and deleted through the API, and the controller recreates its current revision when it is deleted.", apiDoc),
+	req("DS-UPD-08", "updates", "maxSurge may be a percentage of the nodes that should run the pod, rounded up: at most that many nodes run an old and a new pod at once, and with minReadySeconds an old pod is removed only after its replacement has been available that long.", updDoc),
 	req("DS-NODE-01", "node-lifecycle", "As nodes are added to the cluster, Pods are added to them. As nodes are removed from the cluster, those Pods are garbage collected.", dsDoc),
 	req("DS-NODE-04", "node-lifecycle", "A node that stops (NotReady) keeps its daemon pod, which tolerates not-ready and unreachable; once the Node is deleted, the pod is garbage collected.", dsDoc),
 	req("DS-NODE-02", "node-lifecycle", "A node that joins with a NoSchedule taint gets no daemon pod until the DaemonSet tolerates the taint.", taintDoc),

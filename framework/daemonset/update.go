@@ -1,0 +1,102 @@
+package daemonset
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Moment is what a rolling update looks like at one instant, from the DaemonSet's pods as
+// a watch last saw them. A terminating pod no longer counts: the controller may start its
+// replacement while it terminates.
+type Moment struct {
+	Unavailable       []string       // expected nodes without a ready daemon pod
+	PerNode           map[string]int // live daemon pods per node
+	Surging           []string       // nodes running more than one live daemon pod
+	SameRevisionTwice []string       // nodes running two live pods of one revision
+}
+
+// UpdateMoment computes the Moment of pods (those of one DaemonSet) against the nodes
+// that must run a daemon pod.
+func UpdateMoment(pods []*corev1.Pod, expected []string) Moment {
+	m := Moment{PerNode: map[string]int{}}
+	type nodeRevision struct{ node, revision string }
+	perRevision := map[nodeRevision]int{}
+	ready := map[string]bool{}
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		m.PerNode[p.Spec.NodeName]++
+		perRevision[nodeRevision{p.Spec.NodeName, p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]}]++
+		if _, ok := readySince(p); ok {
+			ready[p.Spec.NodeName] = true
+		}
+	}
+	for _, n := range expected {
+		if !ready[n] {
+			m.Unavailable = append(m.Unavailable, n)
+		}
+	}
+	for n, c := range m.PerNode {
+		if c > 1 {
+			m.Surging = append(m.Surging, n)
+		}
+	}
+	for key, c := range perRevision {
+		if c > 1 {
+			m.SameRevisionTwice = append(m.SameRevisionTwice, key.node)
+		}
+	}
+	sort.Strings(m.Surging)
+	sort.Strings(m.SameRevisionTwice)
+	return m
+}
+
+// EarlyDeletions checks the surge rule of an update with minReadySeconds: an old pod is
+// deleted only once a pod of another revision on its node has been ready for minReady.
+// It returns one line per pod of pods (one DaemonSet's, as last seen) that is being
+// deleted too early. Timestamps have one-second resolution, so one second is allowed.
+func EarlyDeletions(pods []*corev1.Pod, minReady time.Duration) []string {
+	var out []string
+	for _, old := range pods {
+		if old.DeletionTimestamp == nil {
+			continue
+		}
+		deleted := old.DeletionTimestamp.Time
+		rev := old.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]
+		var best time.Time // the longest-ready successor on the node
+		found := false
+		for _, p := range pods {
+			if p == old || p.Spec.NodeName != old.Spec.NodeName || p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] == rev {
+				continue
+			}
+			if since, ok := readySince(p); ok && (!found || since.Before(best)) {
+				best, found = since, true
+			}
+		}
+		switch {
+		case !found:
+			out = append(out, fmt.Sprintf("node %s: pod %s (revision %s) deleted at %s while no pod of another revision was ready there",
+				old.Spec.NodeName, old.Name, rev, deleted.Format(time.RFC3339)))
+		case deleted.Sub(best)+time.Second < minReady:
+			out = append(out, fmt.Sprintf("node %s: pod %s (revision %s) deleted at %s, its successor ready only since %s (%s < minReadySeconds %s)",
+				old.Spec.NodeName, old.Name, rev, deleted.Format(time.RFC3339), best.Format(time.RFC3339), deleted.Sub(best), minReady))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// readySince is when the pod last became Ready, if it is Ready.
+func readySince(p *corev1.Pod) (time.Time, bool) {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			return c.LastTransitionTime.Time, true
+		}
+	}
+	return time.Time{}, false
+}
