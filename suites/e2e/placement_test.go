@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"slices"
 	"strconv"
 
@@ -107,12 +108,16 @@ var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset"
 		Expect(err).NotTo(HaveOccurred())
 		dss, err := clients.Kube.AppsV1().DaemonSets("kube-system").List(ctx, metav1.ListOptions{})
 		Expect(err).NotTo(HaveOccurred())
-		var names []string
+		var names, network []string
 		for i := range dss.Items {
 			names = append(names, dss.Items[i].Name)
+			if isPodNetworkAgent(&dss.Items[i].Spec.Template.Spec) {
+				network = append(network, dss.Items[i].Name)
+			}
 		}
 		Expect(names).To(ContainElement("kube-proxy"), "DaemonSets in kube-system")
-		Expect(len(names)).To(BeNumerically(">=", 2), "kube-system should run kube-proxy and a pod network DaemonSet, found %v", names)
+		Expect(network).NotTo(BeEmpty(), "kube-system should run a pod network DaemonSet (host network, CNI directories mounted from the host); its DaemonSets are %v", names)
+		By(fmt.Sprintf("pod network DaemonSet(s): %v", network))
 		for i := range dss.Items {
 			ds := &dss.Items[i]
 			By(fmt.Sprintf("checking %s covers all %d nodes", ds.Name, len(nodes)))
@@ -124,6 +129,20 @@ var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset"
 		}
 	})
 })
+
+// isPodNetworkAgent: a pod network plugin's agent runs in the host's network and
+// mounts the host's CNI configuration or plugin directory.
+func isPodNetworkAgent(spec *corev1.PodSpec) bool {
+	if !spec.HostNetwork {
+		return false
+	}
+	for _, v := range spec.Volumes {
+		if v.HostPath != nil && (strings.HasPrefix(v.HostPath.Path, "/etc/cni") || strings.HasPrefix(v.HostPath.Path, "/opt/cni")) {
+			return true
+		}
+	}
+	return false
+}
 
 // expectControlPlaneTaint checks the precondition of the control-plane specs, so a
 // cluster without the taint fails with that reason rather than a confusing one.
