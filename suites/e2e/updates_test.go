@@ -89,8 +89,8 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		Eventually(ctx, func(g Gomega) {
 			cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(cur.Status.DesiredNumberScheduled).To(BeNumerically(">", 0))
-			g.Expect(cur.Status.NumberReady).To(Equal(cur.Status.DesiredNumberScheduled))
+			g.Expect(cur.Status.DesiredNumberScheduled).To(BeNumerically(">", 0), "DaemonSet %s: status.desiredNumberScheduled (the controller has counted no eligible node yet)", ds.Name)
+			g.Expect(cur.Status.NumberReady).To(Equal(cur.Status.DesiredNumberScheduled), "DaemonSet %s: status.numberReady against desiredNumberScheduled", ds.Name)
 			readyAt = time.Now()
 			g.Expect(cur.Status.NumberAvailable).To(BeNumerically("<", cur.Status.NumberReady),
 				"pods just became ready: with minReadySeconds=%d they cannot be available yet", minReady)
