@@ -70,6 +70,10 @@ func TestE2E(t *testing.T) {
 	SetDefaultEventuallyPollingInterval(timeouts.Poll)
 	SetDefaultConsistentlyDuration(timeouts.Hold)
 	SetDefaultConsistentlyPollingInterval(timeouts.HoldPoll)
+	// Without this, Gomega applies no default timeout to an Eventually given the spec's
+	// context (which has no deadline): 58 waits without WithTimeout were unbounded, and
+	// under a fault the self-test saw one poll for 8 minutes instead of failing at Medium.
+	EnforceDefaultTimeoutsWhenUsingContexts()
 	if err := os.MkdirAll(cfg.Artifacts, 0o755); err != nil {
 		t.Fatalf("artifacts folder %s: %v", cfg.Artifacts, err)
 	}
