@@ -30,10 +30,11 @@ func UpdateMoment(pods []*corev1.Pod, expected []string) Moment {
 		if p.DeletionTimestamp != nil {
 			continue
 		}
-		m.PerNode[p.Spec.NodeName]++
-		perRevision[nodeRevision{p.Spec.NodeName, p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]}]++
+		node := targetNode(p)
+		m.PerNode[node]++
+		perRevision[nodeRevision{node, p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]}]++
 		if _, ok := readySince(p); ok {
-			ready[p.Spec.NodeName] = true
+			ready[node] = true
 		}
 	}
 	for _, n := range expected {
@@ -71,7 +72,7 @@ func EarlyDeletions(pods []*corev1.Pod, minReady time.Duration) []string {
 		var best time.Time // the longest-ready successor on the node
 		found := false
 		for _, p := range pods {
-			if p == old || p.Spec.NodeName != old.Spec.NodeName || p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] == rev {
+			if p == old || targetNode(p) != targetNode(old) || p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] == rev {
 				continue
 			}
 			if since, ok := readySince(p); ok && (!found || since.Before(best)) {
@@ -81,14 +82,23 @@ func EarlyDeletions(pods []*corev1.Pod, minReady time.Duration) []string {
 		switch {
 		case !found:
 			out = append(out, fmt.Sprintf("node %s: pod %s (revision %s) deleted at %s while no pod of another revision was ready there",
-				old.Spec.NodeName, old.Name, rev, deleted.Format(time.RFC3339)))
+				targetNode(old), old.Name, rev, deleted.Format(time.RFC3339)))
 		case deleted.Sub(best)+time.Second < minReady:
 			out = append(out, fmt.Sprintf("node %s: pod %s (revision %s) deleted at %s, its successor ready only since %s (%s < minReadySeconds %s)",
-				old.Spec.NodeName, old.Name, rev, deleted.Format(time.RFC3339), best.Format(time.RFC3339), deleted.Sub(best), minReady))
+				targetNode(old), old.Name, rev, deleted.Format(time.RFC3339), best.Format(time.RFC3339), deleted.Sub(best), minReady))
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// targetNode is the node a daemon pod is for: where it is bound, or, while it waits for
+// the scheduler, the node the controller pinned it to.
+func targetNode(p *corev1.Pod) string {
+	if p.Spec.NodeName != "" {
+		return p.Spec.NodeName
+	}
+	return PinnedNode(p)
 }
 
 // readySince is when the pod last became Ready, if it is Ready.

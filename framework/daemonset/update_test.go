@@ -28,6 +28,13 @@ func updatePod(name, node, rev string, readyAt, deletedAt time.Time) *corev1.Pod
 	return p
 }
 
+// pinned gives a pod the controller's node pin (it is not bound yet).
+func pinned(p *corev1.Pod, node string) *corev1.Pod {
+	p.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+		NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{node}}}}}}}}
+	return p
+}
+
 func TestUpdateMoment(t *testing.T) {
 	var none time.Time
 	pods := []*corev1.Pod{
@@ -37,10 +44,15 @@ func TestUpdateMoment(t *testing.T) {
 		updatePod("b-new", "b", "v2", none, none),
 		updatePod("c-1", "c", "v2", t0, none),
 		updatePod("c-2", "c", "v2", t0, none), // two of one revision
+		pinned(updatePod("d-new", "", "v2", none, none), "d"), // not yet bound: counts for its pinned node
+		pinned(updatePod("e-new", "", "v2", none, none), "e"),
 	}
 	m := UpdateMoment(pods, []string{"a", "b", "c", "d"})
 	if want := []string{"b", "d"}; !reflect.DeepEqual(m.Unavailable, want) {
 		t.Errorf("unavailable %v, want %v (b's only ready pod terminates, d has none)", m.Unavailable, want)
+	}
+	if m.PerNode["d"] != 1 || m.PerNode[""] != 0 {
+		t.Errorf("pending pods pinned to d and e: per node %v, want d:1 and nothing under \"\"", m.PerNode)
 	}
 	if want := []string{"a", "c"}; !reflect.DeepEqual(m.Surging, want) {
 		t.Errorf("surging %v, want %v", m.Surging, want)
