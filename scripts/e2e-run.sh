@@ -21,8 +21,12 @@ if ! { go build ./... && go test -c -o /dev/null ./suites/e2e; } >"$A/build.log"
 fi
 
 signal=0
+# SIGTERM goes to every process under Ginkgo: its CLI only notes an interrupt and waits,
+# it is the spec processes that interrupt their specs and clean up. (Ctrl-C reaches them
+# all from the terminal already.)
+descendants() { local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do echo "$c"; descendants "$c"; done; }
 trap 'signal=130' INT
-trap 'signal=143; [ -n "${ginkgo_pid:-}" ] && kill -TERM "$ginkgo_pid" 2>/dev/null' TERM
+trap 'signal=143; [ -n "${ginkgo_pid:-}" ] && kill -TERM $(descendants "$ginkgo_pid") 2>/dev/null' TERM
 
 : >"$A/progress.log"
 (tail -n0 -s 0.5 --pid=$$ -F "$A/progress.log" 2>/dev/null | sed -u "s/^/\n/") &

@@ -104,15 +104,18 @@ func run(res string) int {
 	cmd.Dir = "/"
 	out := io.MultiWriter(os.Stdout, raw)
 	cmd.Stdout, cmd.Stderr = out, out
-	// SIGTERM or SIGINT (the pod deleted, `suite-runner stop`) goes on to Ginkgo, which
-	// interrupts the specs and runs their cleanup; the results are written all the same.
+	// SIGTERM or SIGINT (the pod deleted, `suite-runner stop`) goes on to Ginkgo's whole
+	// process group: the spec processes interrupt their specs and clean up, the CLI waits
+	// for them and writes the reports. (Signalling the CLI alone interrupts nothing: it
+	// expects the spec processes to get the signal too, as they do from a terminal.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
 		for sig := range signals {
 			say("%v: interrupting the specs (they clean up first)", sig)
 			if cmd.Process != nil {
-				_ = cmd.Process.Signal(sig)
+				_ = syscall.Kill(-cmd.Process.Pid, sig.(syscall.Signal))
 			}
 		}
 	}()
