@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -111,6 +112,9 @@ func main() {
 		if time.Now().After(deadline) {
 			fail("the in-cluster run did not finish within 90 minutes")
 		}
+		if at, ok := interruptedAt.Load().(time.Time); ok && time.Since(at) > 5*time.Minute {
+			fail("the runner did not stop within 5 minutes of the interrupt; its namespace is removed now")
+		}
 		time.Sleep(10 * time.Second)
 	}
 	out := filepath.Join(cfg.Artifacts, "in-cluster")
@@ -139,6 +143,10 @@ func main() {
 		fmt.Println(strings.Join(lines, "\n"))
 	}
 	cleanup() // os.Exit skips deferred calls
+	if sig, ok := interrupted.Load().(os.Signal); ok {
+		say("interrupted (%v): the results cover the specs that finished", sig)
+		code = map[bool]int{true: 143, false: 130}[sig == syscall.SIGTERM]
+	}
 	os.Exit(code)
 }
 
@@ -146,33 +154,26 @@ func main() {
 var cleanup = func() {}
 
 // interruptible makes Ctrl-C (or SIGTERM) stop the run inside the cluster too: the
-// runner is asked to stop, so its specs undo what they changed on the nodes, it gets up
-// to 5 minutes to write its results, and then the Job's namespace and binding go.
+// runner is asked to stop, so its specs undo what they changed on the nodes and it writes
+// the results of what finished, which are then collected as usual (the run's exit code
+// becomes 130/143). A runner that has not finished 5 minutes later is given up on.
 func interruptible(ctx context.Context, c *framework.Clients, pod string) {
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		sig := <-signals
 		say("%v: stopping the in-cluster run (its specs clean up first; up to 5 minutes)", sig)
+		interrupted.Store(sig)
+		interruptedAt.Store(time.Now())
 		var out, errOut bytes.Buffer
 		if err := nodeaccess.PodExec(ctx, c.Kube, c.Rest, namespace, pod, "dsconform", []string{"/usr/local/bin/suite-runner", "stop"}, nil, &out, &errOut); err != nil {
 			say("asking the runner to stop: %v %s", err, errOut.String())
 		}
-		deadline := time.Now().Add(5 * time.Minute)
-		for time.Now().Before(deadline) {
-			if err := nodeaccess.PodExec(ctx, c.Kube, c.Rest, namespace, pod, "dsconform", []string{"/usr/local/bin/suite-runner", "done"}, nil, &out, &errOut); err == nil {
-				break
-			}
-			time.Sleep(3 * time.Second)
-		}
-		cleanup()
-		code := 130
-		if sig == syscall.SIGTERM {
-			code = 143
-		}
-		os.Exit(code)
 	}()
 }
+
+// interrupted holds the signal that interrupted the launcher, interruptedAt when.
+var interrupted, interruptedAt atomic.Value
 
 func waitForPod(ctx context.Context, c kubernetes.Interface) string {
 	deadline := time.Now().Add(5 * time.Minute)
