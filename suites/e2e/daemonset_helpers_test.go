@@ -57,7 +57,7 @@ func onePodOn(ctx context.Context, ds *appsv1.DaemonSet, nodeName string) corev1
 
 // nodesWithPods lists, sorted, the nodes that run a daemon pod of ds.
 func nodesWithPods(ctx context.Context, g Gomega, ds *appsv1.DaemonSet) []string {
-	var out []string
+	out := []string{} // none is an empty list, so it equals an expected empty list
 	for n := range daemonPods(ctx, g, ds) {
 		out = append(out, n)
 	}
@@ -65,9 +65,11 @@ func nodesWithPods(ctx context.Context, g Gomega, ds *appsv1.DaemonSet) []string
 	return out
 }
 
-// expectPlacement waits until the DaemonSet is rolled out with pods on exactly want.
+// expectPlacement waits until the DaemonSet is rolled out with pods on exactly want
+// (which may be empty: one tainted worker out of one).
 func expectPlacement(ctx context.Context, ds *appsv1.DaemonSet, want []string) {
 	GinkgoHelper()
+	want = append([]string{}, want...) // sorted here, never in the caller's slice
 	sort.Strings(want)
 	Eventually(ctx, func(g Gomega) {
 		cur, nodes, pods := daemonset.Snapshot(ctx, g, clients.Kube, ds)
