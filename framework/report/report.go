@@ -39,6 +39,7 @@ type Report struct {
 	Latencies        []LatencyStat       `json:"latencies"`
 	SpecialFailures  []string            `json:"suiteFailures,omitempty"`     // setup/teardown failures
 	Interrupted      string              `json:"interruptedDuring,omitempty"` // the spec running when the run was interrupted
+	SelfTest         string              `json:"selfTest,omitempty"`          // the self-test's sensitivity page, relative to the report
 	// Headline is the verdict as a certifier reads it: a PASSED run that skipped
 	// selected specs at run time says how many requirements it did not prove, and why.
 	Headline  string      `json:"headline"`
@@ -81,6 +82,9 @@ type RequirementResult struct {
 	Requirement
 	Specs  []string `json:"specs"`
 	Result string   `json:"result"` // passed, failed, skipped, not run
+	// ProvenBy lists the self-test's faults under which the requirement's specs were seen
+	// to fail as predicted (make e2e-selftest): evidence that they can fail.
+	ProvenBy []string `json:"provenBy,omitempty"`
 }
 
 type LatencyStat struct {

@@ -123,5 +123,41 @@ func RenderDir(dir string, catalogue []Requirement) (Report, error) {
 		env = nil
 	}
 	r := Build(reports[0], catalogue, env, ReadTimings(filepath.Join(dir, "timings.txt")))
+	if provenBy, ok := ReadProvenBy(filepath.Join(dir, "selftest", "sensitivity.json")); ok {
+		r.SelfTest = "selftest/sensitivity.html"
+		for i := range r.Requirements {
+			r.Requirements[i].ProvenBy = provenBy[r.Requirements[i].ID]
+		}
+	}
 	return r, WriteAll(dir, r, reports[0])
+}
+
+// ReadProvenBy reads a self-test's sensitivity.json (make e2e-selftest) and returns,
+// per requirement ID, the faults under which it was caught; false if there is none.
+func ReadProvenBy(path string) (map[string][]string, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	var s struct {
+		Faults []struct {
+			Fault string `json:"fault"`
+		} `json:"faults"`
+		Requirements []struct {
+			ID    string   `json:"id"`
+			Cells []string `json:"cells"`
+		} `json:"requirements"`
+	}
+	if json.Unmarshal(data, &s) != nil {
+		return nil, false
+	}
+	out := map[string][]string{}
+	for _, row := range s.Requirements {
+		for i, cell := range row.Cells {
+			if cell == "caught" && i < len(s.Faults) {
+				out[row.ID] = append(out[row.ID], s.Faults[i].Fault)
+			}
+		}
+	}
+	return out, true
 }
