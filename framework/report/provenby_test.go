@@ -12,8 +12,15 @@ func TestReadProvenBy(t *testing.T) {
 	if _, ok := ReadProvenBy(path); ok {
 		t.Fatal("no self-test ran: want ok=false")
 	}
+	if err := os.WriteFile(path, []byte(`{"faults":[],"requirements":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ReadProvenBy(path); ok {
+		t.Fatal("a page without provenBy (an older self-test): want ok=false")
+	}
 	data := `{"faults":[{"fault":"dsc-off"},{"fault":"gc-off"}],
-	  "requirements":[{"id":"DS-DEL-01","cells":["caught","caught"]},{"id":"DS-VAL-01","cells":["passed",""]}],"unproven":[]}`
+	  "requirements":[{"id":"DS-DEL-01","cells":["caught","caught"]},{"id":"DS-VAL-01","cells":["passed",""]}],"unproven":[],
+	  "provenBy":{"DS-DEL-01":["dsc-off","gc-off"]}}`
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}

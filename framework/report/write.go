@@ -132,32 +132,19 @@ func RenderDir(dir string, catalogue []Requirement) (Report, error) {
 	return r, WriteAll(dir, r, reports[0])
 }
 
-// ReadProvenBy reads a self-test's sensitivity.json (make e2e-selftest) and returns,
-// per requirement ID, the faults under which it was caught; false if there is none.
+// ReadProvenBy reads the "provenBy" of a self-test's sensitivity.json (make e2e-selftest;
+// framework/selftest.Sensitivity fills it): per requirement ID, the faults that caught
+// it. False when there is no such file or it carries no provenBy.
 func ReadProvenBy(path string) (map[string][]string, bool) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, false
 	}
 	var s struct {
-		Faults []struct {
-			Fault string `json:"fault"`
-		} `json:"faults"`
-		Requirements []struct {
-			ID    string   `json:"id"`
-			Cells []string `json:"cells"`
-		} `json:"requirements"`
+		ProvenBy map[string][]string `json:"provenBy"`
 	}
-	if json.Unmarshal(data, &s) != nil {
+	if json.Unmarshal(data, &s) != nil || s.ProvenBy == nil {
 		return nil, false
 	}
-	out := map[string][]string{}
-	for _, row := range s.Requirements {
-		for i, cell := range row.Cells {
-			if cell == "caught" && i < len(s.Faults) {
-				out[row.ID] = append(out[row.ID], s.Faults[i].Fault)
-			}
-		}
-	}
-	return out, true
+	return s.ProvenBy, true
 }

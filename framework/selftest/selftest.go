@@ -163,6 +163,9 @@ type Sensitivity struct {
 	Faults   []Outcome            `json:"faults"`
 	Rows     []SensitivityRow     `json:"requirements"`
 	Unproven []report.Requirement `json:"unproven"`
+	// ProvenBy is, per requirement ID, the faults that caught it: what the suite's report
+	// shows beside each requirement (report.ReadProvenBy).
+	ProvenBy map[string][]string `json:"provenBy"`
 }
 
 // SensitivityRow is one requirement across the faults: "caught", "passed", "skipped",
@@ -174,21 +177,21 @@ type SensitivityRow struct {
 
 // BuildSensitivity lines up the outcomes against the catalogue.
 func BuildSensitivity(outcomes []Outcome, catalogue []report.Requirement) Sensitivity {
-	s := Sensitivity{Faults: outcomes}
+	s := Sensitivity{Faults: outcomes, ProvenBy: map[string][]string{}}
 	for _, req := range catalogue {
 		row := SensitivityRow{Requirement: req}
-		caught := false
 		for _, o := range outcomes {
 			cell := o.Results[req.ID]
 			for _, c := range o.Caught {
 				if c == req.ID && o.Problem == "" {
-					cell, caught = "caught", true
+					cell = "caught"
+					s.ProvenBy[req.ID] = append(s.ProvenBy[req.ID], o.Fault)
 				}
 			}
 			row.Cells = append(row.Cells, cell)
 		}
 		s.Rows = append(s.Rows, row)
-		if !caught {
+		if len(s.ProvenBy[req.ID]) == 0 {
 			s.Unproven = append(s.Unproven, req)
 		}
 	}

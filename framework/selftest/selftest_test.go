@@ -49,6 +49,12 @@ func TestEvaluate(t *testing.T) {
 	if got := s.Rows[0].Cells; got[0] != "caught" || got[1] != "caught" {
 		t.Errorf("DS-DEL-01 cells = %v", got)
 	}
+	if got := s.ProvenBy["DS-DEL-01"]; len(got) != 2 || got[0] != o.Fault || got[1] != good.Fault {
+		t.Errorf("DS-DEL-01 proven by %v, want both faults", got)
+	}
+	if got := s.ProvenBy["DS-PLACE-01"]; len(got) != 0 {
+		t.Errorf("DS-PLACE-01 proven by %v: an unexpected failure is not a catch", got)
+	}
 	if got := s.Rows[1].Cells; got[0] != "failed" || got[1] != "passed" {
 		t.Errorf("DS-PLACE-01 cells = %v (an unexpected failure is not a catch)", got)
 	}
