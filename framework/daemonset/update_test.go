@@ -43,7 +43,7 @@ func TestUpdateMoment(t *testing.T) {
 		updatePod("b-old", "b", "v1", t0, t0),     // terminating: no longer counts
 		updatePod("b-new", "b", "v2", none, none),
 		updatePod("c-1", "c", "v2", t0, none),
-		updatePod("c-2", "c", "v2", t0, none), // two of one revision
+		updatePod("c-2", "c", "v2", t0, none),                 // two of one revision
 		pinned(updatePod("d-new", "", "v2", none, none), "d"), // not yet bound: counts for its pinned node
 		pinned(updatePod("e-new", "", "v2", none, none), "e"),
 	}

@@ -12,9 +12,9 @@ import (
 var colour = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]")
 
 // PlainLog is the certification form of a run's console output: no colour codes, no
-// "go: downloading" build noise, and nothing after Ginkgo's last "SUCCESS!"/"FAIL!" line (the CLI's own trailer, build
-// noise), so tools that read the "Ran N of M Specs" and result lines find them last.
-// Output without a result line is kept whole.
+// "go: downloading" lines, and nothing after Ginkgo's last "SUCCESS!"/"FAIL!" line (the
+// CLI's own trailer), so tools that read the "Ran N of M Specs" and result lines find
+// them last. Output without a result line is kept whole.
 func PlainLog(r io.Reader, w io.Writer) error {
 	var lines []string
 	last := -1

@@ -175,10 +175,10 @@ func requireKind() {
 	}
 }
 
-// hostOf is the node's host, reached the configured way (kind's exec or its agent pod).
 // filesChangedMarked holds the nodes this process has marked node.FilesChangedBySuite.
 var filesChangedMarked sync.Map
 
+// hostOf is the node's host, reached the configured way (kind's exec or its agent pod).
 func hostOf(ctx context.Context, name string) nodeaccess.Node {
 	GinkgoHelper()
 	requireNodeAccess()

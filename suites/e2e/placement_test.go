@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"fmt"
-	"strings"
 	"slices"
 	"strconv"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
