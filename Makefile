@@ -80,8 +80,11 @@ e2e-rerun-failed: ## re-run only the specs that failed in $(ARTIFACTS)/report.js
 e2e-dry-run: ## list the specs and requirements that would run, touching no cluster
 	@go tool ginkgo -r --dry-run -v --label-filter='$(LABEL_FILTER)' ./suites/e2e -- -e2e.dry-run $(E2E_ARGS)
 
-test: ## unit tests of the framework's own logic (no cluster)
+test: ## unit tests of the framework's own logic (no cluster), gofmt and go vet
 	@bash scripts/test-deps.sh
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt: these files need formatting (run gofmt -w): $$unformatted"; exit 1; fi
+	@go vet ./...
 	@go test $$(go list ./... | grep -v /suites/e2e)
 
 vet:

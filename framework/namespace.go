@@ -13,20 +13,14 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// SuiteLabel marks every namespace the suite creates; RunLabel says which run
-// created it, so a run checks for its own leaks only.
-const (
-	SuiteLabel = "dsconform.e2e/suite"
-	RunLabel   = "dsconform.e2e/run"
-)
-
-// CreateNamespace creates a namespace for the current spec, labelled with the
-// run's ID, and registers its deletion (with a fresh context) right away.
-func CreateNamespace(ctx context.Context, c kubernetes.Interface, base, runID string) *corev1.Namespace {
+// CreateNamespace creates a namespace for the current spec, carrying the given labels
+// (the run's stamp, framework/provenance.ObjectLabels) from the moment it exists, and
+// registers its deletion (with a fresh context) right away.
+func CreateNamespace(ctx context.Context, c kubernetes.Interface, base string, labels map[string]string) *corev1.Namespace {
 	GinkgoHelper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		GenerateName: fmt.Sprintf("%s-%d-", strings.ToLower(base), GinkgoParallelProcess()),
-		Labels:       map[string]string{SuiteLabel: "true", RunLabel: runID},
+		Labels:       labels,
 	}}
 	created, err := c.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred(), "creating a namespace for the spec")

@@ -318,9 +318,9 @@ func (c *Cluster) LoadImage(image string) error {
 
 // Run runs a command on a node and returns its combined output; the error carries
 // the command and its output.
-func Run(n nodes.Node, stdin []byte, name string, args ...string) (string, error) {
+func Run(ctx context.Context, n nodes.Node, stdin []byte, name string, args ...string) (string, error) {
 	var out bytes.Buffer
-	cmd := n.Command(name, args...).SetStdout(&out).SetStderr(&out)
+	cmd := n.CommandContext(ctx, name, args...).SetStdout(&out).SetStderr(&out)
 	if stdin != nil {
 		cmd.SetStdin(bytes.NewReader(stdin))
 	}

@@ -9,13 +9,16 @@ import (
 
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/yaml"
+
+	"github.com/dsconform/dsconform/framework/provenance"
 )
 
 // AddWorkerInput names what AddWorker needs.
 type AddWorkerInput struct {
-	Name   string   // container and node name, e.g. <cluster>-e2e-1
-	Taints []string // "key=value:Effect" taints the node registers with
-	Labels []string // "key=value" labels the node registers with
+	Name   string   // container and node name
+	Run    string   // the run's ID: the container and the Node are stamped with it (required)
+	Taints []string // "key=value:Effect" taints the node registers with; none unless given
+	Labels []string // "key=value" labels the node registers with, besides the stamp
 }
 
 // AddWorker does what kind does when it creates a worker, on a running cluster:
@@ -23,7 +26,16 @@ type AddWorkerInput struct {
 // network and mounts, then joins it with kubeadm using a fresh token made on the
 // control plane. It returns once kubeadm join succeeded; the caller waits for Ready.
 // On failure the container is removed, so nothing half-built stays.
+//
+// The node registers with exactly the taints and labels asked for: whatever the copied
+// worker's configuration registered that worker with is replaced. The container carries
+// provenance.ContainerLabel and the Node provenance.JoinedLabel, both valued with the
+// run's ID, from the moment each exists.
 func (c *Cluster) AddWorker(ctx context.Context, in AddWorkerInput) (err error) {
+	if in.Run == "" || in.Name == "" {
+		return fmt.Errorf("AddWorker: Name and Run are required (got %q, %q)", in.Name, in.Run)
+	}
+	in.Labels = append([]string{provenance.JoinedLabel + "=" + in.Run}, in.Labels...)
 	all, err := c.Nodes()
 	if err != nil {
 		return err
@@ -47,7 +59,7 @@ func (c *Cluster) AddWorker(ctx context.Context, in AddWorkerInput) (err error) 
 	if _, err := docker(ctx, "run", "--detach", "--tty", "--privileged",
 		"--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined", "--security-opt", "label=disable",
 		"--tmpfs", "/tmp", "--tmpfs", "/run", "--volume", "/var", "--volume", "/lib/modules:/lib/modules:ro",
-		"-e", "KIND_EXPERIMENTAL_CONTAINERD_SNAPSHOTTER", "--label", "io.x-k8s.kind.cluster="+c.Name, "--label", "io.x-k8s.kind.role=worker",
+		"-e", "KIND_EXPERIMENTAL_CONTAINERD_SNAPSHOTTER", "--label", "io.x-k8s.kind.cluster="+c.Name, "--label", "io.x-k8s.kind.role=worker", "--label", provenance.ContainerLabel+"="+in.Run,
 		"--net", "kind", "--restart=on-failure:1", "--init=false", "--cgroupns=private",
 		"--hostname", in.Name, "--name", in.Name, image); err != nil {
 		return err
@@ -62,7 +74,7 @@ func (c *Cluster) AddWorker(ctx context.Context, in AddWorkerInput) (err error) 
 		return err
 	}
 	if err := waitFor(ctx, 60*time.Second, time.Second, func() error {
-		_, err := Run(n, nil, "systemctl", "is-active", "--quiet", "containerd")
+		_, err := Run(ctx, n, nil, "systemctl", "is-active", "--quiet", "containerd")
 		return err
 	}); err != nil {
 		return fmt.Errorf("containerd did not start on new node %s: %w", in.Name, err)
@@ -71,11 +83,11 @@ func (c *Cluster) AddWorker(ctx context.Context, in AddWorkerInput) (err error) 
 	if err != nil {
 		return err
 	}
-	token, err := Run(cp, nil, "kubeadm", "token", "create", "--ttl", "15m")
+	token, err := Run(ctx, cp, nil, "kubeadm", "token", "create", "--ttl", "15m")
 	if err != nil {
 		return fmt.Errorf("creating a join token on %s: %w", cp, err)
 	}
-	conf, err := Run(template, nil, "cat", "/kind/kubeadm.conf")
+	conf, err := Run(ctx, template, nil, "cat", "/kind/kubeadm.conf")
 	if err != nil {
 		return err
 	}
@@ -83,10 +95,10 @@ func (c *Cluster) AddWorker(ctx context.Context, in AddWorkerInput) (err error) 
 	if err != nil {
 		return err
 	}
-	if _, err := Run(n, []byte(conf), "sh", "-c", "cat >/kind/kubeadm.conf"); err != nil {
+	if _, err := Run(ctx, n, []byte(conf), "sh", "-c", "cat >/kind/kubeadm.conf"); err != nil {
 		return err
 	}
-	if _, err := Run(n, nil, "kubeadm", "join", "--config", "/kind/kubeadm.conf", "--skip-phases=preflight", "--v=2"); err != nil {
+	if _, err := Run(ctx, n, nil, "kubeadm", "join", "--config", "/kind/kubeadm.conf", "--skip-phases=preflight", "--v=2"); err != nil {
 		return fmt.Errorf("kubeadm join of %s failed: %w", in.Name, err)
 	}
 	return nil
@@ -166,9 +178,10 @@ func rewriteJoin(obj map[string]any, in AddWorkerInput, ip, token, providerID st
 	default:
 		return fmt.Errorf("nodeRegistration.kubeletExtraArgs is a %T, neither v1beta3's map nor v1beta4's list", cur)
 	}
-	if len(in.Taints) > 0 {
-		// kubeadm's taints field replaces the default; the node registers with these.
-		var taints []any
+	{
+		// kubeadm's taints field replaces the copied worker's (an empty list means none):
+		// the node registers with exactly these.
+		taints := []any{}
 		for _, t := range in.Taints {
 			kv, effect, ok := strings.Cut(t, ":")
 			if !ok {
@@ -219,4 +232,41 @@ func waitFor(ctx context.Context, limit, interval time.Duration, f func() error)
 		case <-time.After(interval):
 		}
 	}
+}
+
+// StampedContainers maps each node container of the cluster that carries
+// provenance.ContainerLabel (a node the suite joined) to the run that started it.
+func (c *Cluster) StampedContainers(ctx context.Context) (map[string]string, error) {
+	out, err := docker(ctx, "ps", "-a", "--filter", "label=io.x-k8s.kind.cluster="+c.Name, "--filter", "label="+provenance.ContainerLabel,
+		"--format", `{{.Names}} {{.Label "`+provenance.ContainerLabel+`"}}`)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if name, run, ok := strings.Cut(strings.TrimSpace(l), " "); ok && run != "" {
+			m[name] = run
+		}
+	}
+	return m, nil
+}
+
+// UnstampedLookAlikes names the cluster's node containers that are named like the nodes
+// the suite joins but carry no stamp: the sweep leaves them alone and says so.
+func (c *Cluster) UnstampedLookAlikes(ctx context.Context) ([]string, error) {
+	all, err := c.Nodes()
+	if err != nil {
+		return nil, err
+	}
+	stamped, err := c.StampedContainers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range all {
+		if _, ok := stamped[n.String()]; !ok && provenance.LooksLikeJoinedName(n.String()) {
+			out = append(out, n.String())
+		}
+	}
+	return out, nil
 }

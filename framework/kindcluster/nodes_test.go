@@ -108,3 +108,34 @@ func TestJoinConfigForRejects(t *testing.T) {
 		t.Errorf("kubeletExtraArgs of another type: err = %v", err)
 	}
 }
+
+// A joined node copies a worker's configuration but registers with only what it asks
+// for: the tainted, labelled worker's taint and label must not carry over.
+func TestJoinConfigForDropsTheCopiedWorkersTaintsAndLabels(t *testing.T) {
+	raw, err := os.ReadFile("testdata/worker-kubeadm-v1beta4-tainted.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := AddWorkerInput{Name: "dsconform-e2e-1", Run: "r1", Labels: []string{"dsconform.e2e/joined-by=r1"}}
+	got, err := joinConfigFor(string(raw), "dsconform-worker2", in, "172.18.0.9", "tok", "dsconform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var join joinDoc
+	for _, doc := range strings.Split(got, "\n---\n") {
+		if strings.Contains(doc, "kind: JoinConfiguration") {
+			if err := yaml.Unmarshal([]byte(doc), &join); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(doc, "taints: []") {
+				t.Errorf("the join must say taints: [] (an absent field would not clear the copied worker's):\n%s", doc)
+			}
+		}
+	}
+	if len(join.NodeRegistration.Taints) != 0 {
+		t.Errorf("taints = %+v, want none: the copied worker's edge-only taint carried over", join.NodeRegistration.Taints)
+	}
+	if l := join.extraArgs(t)["node-labels"]; l != "dsconform.e2e/joined-by=r1" {
+		t.Errorf("node-labels = %q, want only the stamp (the worker's team=edge carried over?)", l)
+	}
+}

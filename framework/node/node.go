@@ -1,10 +1,14 @@
-// Package node changes nodes for specs (taints, labels, cordoning) and always
-// registers the undo, so a failed or interrupted spec leaves the node as it was.
+// Package node changes nodes for specs (taints, labels, cordons, and files and iptables
+// rules on their hosts). Every change is stamped on the Node (framework/provenance) in
+// the same update as the change, or before a host change is made, and its undo is
+// registered at once: a failed or interrupted spec leaves the node as it was, and a run
+// killed outright leaves stamps from which the next run's sweep restores it.
 package node
 
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive
 	. "github.com/onsi/gomega"    //nolint:revive
@@ -13,129 +17,164 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/dsconform/dsconform/framework/provenance"
 )
 
-// CordonedBySuite marks a node the suite cordoned, so that a later run can undo a
-// cordon whose run died before its cleanup.
-const CordonedBySuite = "dsconform.e2e/cordoned"
-
-// FilesChangedBySuite marks a node whose host files the suite changes through a node
-// agent pod, so that a later run finds and undoes what a run killed before its cleanup
-// left there. (On kind every node is swept through docker exec instead.)
-const FilesChangedBySuite = "dsconform.e2e/files-changed"
-
-// MarkFilesChanged sets FilesChangedBySuite on the node.
-func MarkFilesChanged(ctx context.Context, c kubernetes.Interface, name string) error {
-	return update(ctx, c, name, func(n *corev1.Node) {
-		if n.Annotations == nil {
-			n.Annotations = map[string]string{}
-		}
-		n.Annotations[FilesChangedBySuite] = "true"
+// Stamp makes an API change to the node (or, for a host change, only records it) and
+// stores its stamp in the same update. It returns the stamp as stored, with what was
+// there before filled in.
+func Stamp(ctx context.Context, c kubernetes.Interface, name string, ch provenance.Change) (provenance.Change, error) {
+	var done provenance.Change
+	err := update(ctx, c, name, func(n *corev1.Node) error {
+		var err error
+		done, err = provenance.Apply(n, ch)
+		return err
 	})
+	return done, err
 }
 
-// UnmarkFilesChanged removes FilesChangedBySuite from the node.
-func UnmarkFilesChanged(ctx context.Context, c kubernetes.Interface, name string) error {
-	return update(ctx, c, name, func(n *corev1.Node) { delete(n.Annotations, FilesChangedBySuite) })
+// Unstamp undoes the stamped change with this ID on the Node object and removes its
+// stamp (a host change must be undone on the host first). A Node or stamp already gone
+// is not an error: the undo is idempotent.
+func Unstamp(ctx context.Context, c kubernetes.Interface, name, id string) error {
+	err := update(ctx, c, name, func(n *corev1.Node) error {
+		found, err := provenance.Undo(n, id)
+		if err == nil && !found {
+			return errNothingToDo
+		}
+		return err
+	})
+	if err == errNothingToDo || apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
-// update applies mutate to the node with conflict retries.
-func update(ctx context.Context, c kubernetes.Interface, name string, mutate func(*corev1.Node)) error {
+var errNothingToDo = fmt.Errorf("nothing to do")
+
+// update applies mutate to the node with conflict retries; an error from mutate skips the write.
+func update(ctx context.Context, c kubernetes.Interface, name string, mutate func(*corev1.Node) error) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		n, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		mutate(n)
+		if err := mutate(n); err != nil {
+			return err
+		}
 		_, err = c.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
 		return err
 	})
 }
 
-// undo registers a cleanup that tolerates the node being gone.
-func undo(c kubernetes.Interface, name, what string, mutate func(*corev1.Node)) {
+var seq atomic.Int64
+
+// Changer changes nodes on behalf of one run. Its helpers are for specs: they fail the
+// spec on error and register the undo with DeferCleanup.
+type Changer struct {
+	Client kubernetes.Interface
+	Run    string // the run's ID, written into every stamp
+}
+
+// New starts a stamp of this run with a fresh ID.
+func (c Changer) New(kind provenance.Kind) provenance.Change {
+	return provenance.Change{ID: fmt.Sprintf("%d.%d", GinkgoParallelProcess(), seq.Add(1)), Run: c.Run, Kind: kind}
+}
+
+// Apply stamps and makes an API change to the node and registers its undo.
+func (c Changer) Apply(ctx context.Context, name string, ch provenance.Change) provenance.Change {
+	GinkgoHelper()
+	done, err := Stamp(ctx, c.Client, name, ch)
+	Expect(err).NotTo(HaveOccurred(), "node %s: %s", name, ch)
+	c.undoAtCleanup(name, done)
+	return done
+}
+
+// ApplyWithoutUndo stamps and makes an API change but registers no undo: the change
+// stays until the run's leak check finds its stamp, reports it and undoes it. Only the
+// leak probe uses it, to show that any stamped change left behind fails the run.
+func (c Changer) ApplyWithoutUndo(ctx context.Context, name string, ch provenance.Change) provenance.Change {
+	GinkgoHelper()
+	done, err := Stamp(ctx, c.Client, name, ch)
+	Expect(err).NotTo(HaveOccurred(), "node %s: %s", name, ch)
+	return done
+}
+
+func (c Changer) undoAtCleanup(name string, ch provenance.Change) {
 	DeferCleanup(func(ctx SpecContext) {
-		err := update(ctx, c, name, mutate)
-		if err != nil && !apierrors.IsNotFound(err) {
-			Fail(fmt.Sprintf("restoring node %s (%s): %v", name, what, err))
+		if err := Unstamp(ctx, c.Client, name, ch.ID); err != nil {
+			Fail(fmt.Sprintf("restoring node %s (undoing %s): %v", name, ch, err))
 		}
 	})
 }
 
-// AddTaint adds a taint to the node and registers its removal.
-func AddTaint(ctx context.Context, c kubernetes.Interface, name string, taint corev1.Taint) {
+// AddTaint adds a taint (replacing one with the same key and effect, which the undo
+// puts back) and registers its removal.
+func (c Changer) AddTaint(ctx context.Context, name string, taint corev1.Taint) {
 	GinkgoHelper()
-	Expect(update(ctx, c, name, func(n *corev1.Node) {
-		n.Spec.Taints = append(withoutTaint(n.Spec.Taints, taint), taint)
-	})).To(Succeed(), "tainting node %s with %s=%s:%s", name, taint.Key, taint.Value, taint.Effect)
-	undo(c, name, "taint "+taint.Key, func(n *corev1.Node) { n.Spec.Taints = withoutTaint(n.Spec.Taints, taint) })
+	ch := c.New(provenance.Taint)
+	ch.Taint = &taint
+	c.Apply(ctx, name, ch)
 }
 
-// RemoveTaint removes a taint now (the cleanup AddTaint registered stays harmless).
-func RemoveTaint(ctx context.Context, c kubernetes.Interface, name string, taint corev1.Taint) {
+// RemoveTaint removes a taint now. A taint this run added is un-added (what it replaced
+// comes back); any other is removed, and put back at cleanup.
+func (c Changer) RemoveTaint(ctx context.Context, name string, taint corev1.Taint) {
 	GinkgoHelper()
-	Expect(update(ctx, c, name, func(n *corev1.Node) { n.Spec.Taints = withoutTaint(n.Spec.Taints, taint) })).
-		To(Succeed(), "removing taint %s from node %s", taint.Key, name)
-}
-
-func withoutTaint(taints []corev1.Taint, t corev1.Taint) []corev1.Taint {
-	var out []corev1.Taint
-	for _, x := range taints {
-		if x.Key != t.Key || x.Effect != t.Effect {
-			out = append(out, x)
-		}
+	if c.undoLatest(ctx, name, func(x provenance.Change) bool {
+		return x.Kind == provenance.Taint && x.Taint.Key == taint.Key && x.Taint.Effect == taint.Effect
+	}) {
+		return
 	}
-	return out
+	ch := c.New(provenance.Untaint)
+	ch.Taint = &taint
+	c.Apply(ctx, name, ch)
 }
 
-// SetLabel sets a label and registers restoring the previous value (or absence).
-func SetLabel(ctx context.Context, c kubernetes.Interface, name, key, value string) {
+// SetLabel sets a label and registers restoring its earlier value (or absence).
+func (c Changer) SetLabel(ctx context.Context, name, key, value string) {
 	GinkgoHelper()
-	var old string
-	var had bool
-	Expect(update(ctx, c, name, func(n *corev1.Node) {
-		old, had = n.Labels[key]
-		if n.Labels == nil {
-			n.Labels = map[string]string{}
-		}
-		n.Labels[key] = value
-	})).To(Succeed(), "labelling node %s with %s=%s", name, key, value)
-	undo(c, name, "label "+key, func(n *corev1.Node) {
-		if had {
-			n.Labels[key] = old
-		} else {
-			delete(n.Labels, key)
-		}
-	})
+	ch := c.New(provenance.Label)
+	ch.Key, ch.Value = key, &value
+	c.Apply(ctx, name, ch)
 }
 
-// RemoveLabel deletes a label now.
-func RemoveLabel(ctx context.Context, c kubernetes.Interface, name, key string) {
+// RemoveLabel removes a label now. A label this run set is restored to what it was;
+// any other is removed, and put back at cleanup.
+func (c Changer) RemoveLabel(ctx context.Context, name, key string) {
 	GinkgoHelper()
-	Expect(update(ctx, c, name, func(n *corev1.Node) { delete(n.Labels, key) })).To(Succeed(), "removing label %s from node %s", key, name)
-}
-
-// Cordon marks the node unschedulable and registers uncordoning it.
-func Cordon(ctx context.Context, c kubernetes.Interface, name string) {
-	GinkgoHelper()
-	var already bool
-	Expect(update(ctx, c, name, func(n *corev1.Node) {
-		already = n.Spec.Unschedulable
-		if !already {
-			n.Spec.Unschedulable = true
-			if n.Annotations == nil {
-				n.Annotations = map[string]string{}
-			}
-			n.Annotations[CordonedBySuite] = "true" // a run killed before its cleanup is found by this
-		}
-	})).To(Succeed(), "cordoning node %s", name)
-	if already {
-		return // cordoned before the spec: not ours to undo
+	if c.undoLatest(ctx, name, func(x provenance.Change) bool { return x.Kind == provenance.Label && x.Key == key }) {
+		return
 	}
-	undo(c, name, "cordon", func(n *corev1.Node) {
-		n.Spec.Unschedulable = false
-		delete(n.Annotations, CordonedBySuite)
-	})
+	ch := c.New(provenance.Label)
+	ch.Key = key
+	c.Apply(ctx, name, ch)
+}
+
+// Cordon marks the node unschedulable and registers uncordoning it. A node cordoned
+// before the spec is left alone: not ours to undo.
+func (c Changer) Cordon(ctx context.Context, name string) {
+	GinkgoHelper()
+	n, err := c.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred(), "node %s", name)
+	if n.Spec.Unschedulable {
+		return
+	}
+	c.Apply(ctx, name, c.New(provenance.Cordon))
+}
+
+// undoLatest undoes the run's latest matching stamp on the node, if there is one.
+func (c Changer) undoLatest(ctx context.Context, name string, match func(provenance.Change) bool) bool {
+	GinkgoHelper()
+	n, err := c.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred(), "node %s", name)
+	ch, ok := provenance.Latest(n, c.Run, match)
+	if !ok {
+		return false
+	}
+	Expect(Unstamp(ctx, c.Client, name, ch.ID)).To(Succeed(), "node %s: undoing %s", name, ch)
+	return true
 }
 
 // IsControlPlane reports whether the node carries the control-plane role label.

@@ -38,7 +38,7 @@ import (
 // command that exits non-zero returns an error (and the output it did print).
 type Node interface {
 	Name() string
-	Run(stdin []byte, name string, args ...string) (string, error)
+	Run(ctx context.Context, stdin []byte, name string, args ...string) (string, error)
 }
 
 // Kind is a kind node reached through docker exec.
@@ -47,8 +47,8 @@ func Kind(n nodes.Node) Node { return kindNode{n} }
 type kindNode struct{ n nodes.Node }
 
 func (k kindNode) Name() string { return k.n.String() }
-func (k kindNode) Run(stdin []byte, name string, args ...string) (string, error) {
-	return kindcluster.Run(k.n, stdin, name, args...)
+func (k kindNode) Run(ctx context.Context, stdin []byte, name string, args ...string) (string, error) {
+	return kindcluster.Run(ctx, k.n, stdin, name, args...)
 }
 
 // AgentLabel marks agent pods (and their namespace), so a leak check or the next run's
@@ -137,8 +137,8 @@ type agentNode struct {
 
 func (n agentNode) Name() string { return n.node }
 
-func (n agentNode) Run(stdin []byte, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+func (n agentNode) Run(ctx context.Context, stdin []byte, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.a.Timeout)
 	defer cancel()
 	cmd := append([]string{"/usr/local/bin/workload", "host", name}, args...)
 	var out lockedBuffer

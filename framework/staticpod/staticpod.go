@@ -4,13 +4,11 @@
 package staticpod
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"path"
 	"strings"
 
-	. "github.com/onsi/ginkgo/v2" //nolint:revive
-	. "github.com/onsi/gomega"    //nolint:revive
 	"sigs.k8s.io/yaml"
 
 	"github.com/dsconform/dsconform/framework/nodeaccess"
@@ -75,50 +73,15 @@ func ManifestDirFromConfigz(raw []byte) (string, error) {
 }
 
 // ManifestDir reads the running kubelet's command line and config on the node.
-func ManifestDir(n nodeaccess.Node) (string, error) {
-	out, err := n.Run(nil, "sh", "-c", `tr '\0' '\n' </proc/$(pgrep -xo kubelet)/cmdline`)
+func ManifestDir(ctx context.Context, n nodeaccess.Node) (string, error) {
+	out, err := n.Run(ctx, nil, "sh", "-c", `tr '\0' '\n' </proc/$(pgrep -xo kubelet)/cmdline`)
 	if err != nil {
 		return "", fmt.Errorf("reading the kubelet's command line: %w", err)
 	}
 	argv := strings.Split(strings.TrimSpace(out), "\n")
 	return ManifestDirFrom(argv, func(p string) ([]byte, error) {
-		s, err := n.Run(nil, "cat", p)
+		s, err := n.Run(ctx, nil, "cat", p)
 		return []byte(s), err
-	})
-}
-
-// Write puts a manifest file into dir on the node atomically (a temporary file
-// outside the directory, then a rename, so the kubelet never reads half a file)
-// and registers its removal.
-func Write(n nodeaccess.Node, dir, file, content string) string {
-	GinkgoHelper()
-	dest := path.Join(dir, file)
-	tmp := "/tmp/dsconform-" + file
-	_, err := n.Run([]byte(content), "sh", "-c", fmt.Sprintf("cat >%q && mv %q %q", tmp, tmp, dest))
-	Expect(err).NotTo(HaveOccurred(), "writing static pod manifest %s on node %s", dest, n.Name())
-	DeferCleanup(func() {
-		_, err := n.Run(nil, "rm", "-f", dest)
-		Expect(err).NotTo(HaveOccurred(), "removing static pod manifest %s from node %s", dest, n.Name())
-	})
-	return dest
-}
-
-// Remove deletes a manifest file now.
-func Remove(n nodeaccess.Node, file string) {
-	GinkgoHelper()
-	_, err := n.Run(nil, "rm", "-f", file)
-	Expect(err).NotTo(HaveOccurred(), "removing %s from node %s", file, n.Name())
-}
-
-// Move renames a file on the node (e.g. a control-plane manifest out of the
-// directory) and registers moving it back.
-func Move(n nodeaccess.Node, from, to string) {
-	GinkgoHelper()
-	_, err := n.Run(nil, "mv", from, to)
-	Expect(err).NotTo(HaveOccurred(), "moving %s to %s on node %s", from, to, n.Name())
-	DeferCleanup(func() {
-		_, err := n.Run(nil, "sh", "-c", fmt.Sprintf("test ! -e %q || mv %q %q", to, to, from))
-		Expect(err).NotTo(HaveOccurred(), "moving %s back to %s on node %s", to, from, n.Name())
 	})
 }
 
@@ -126,7 +89,7 @@ func Move(n nodeaccess.Node, from, to string) {
 func MirrorName(pod, node string) string { return pod + "-" + node }
 
 // KubeletView is what the node says about its static pods, for diagnostics.
-func KubeletView(n nodeaccess.Node, dir string) string {
+func KubeletView(ctx context.Context, n nodeaccess.Node, dir string) string {
 	var b strings.Builder
 	for _, c := range []string{
 		"ls -la " + dir,
@@ -135,7 +98,7 @@ func KubeletView(n nodeaccess.Node, dir string) string {
 		"crictl ps -a",
 		"journalctl -u kubelet --no-pager -n 150",
 	} {
-		out, err := n.Run(nil, "sh", "-c", c)
+		out, err := n.Run(ctx, nil, "sh", "-c", c)
 		fmt.Fprintf(&b, "$ %s\n%s", c, out)
 		if err != nil {
 			fmt.Fprintf(&b, "(error: %v)\n", err)
@@ -150,12 +113,12 @@ func KubeletView(n nodeaccess.Node, dir string) string {
 // through the CRI (crictl), so it works with any CRI runtime. A container the runtime no
 // longer knows is not running; an answer that does not parse is an error, never "not
 // running".
-func ContainerRunning(n nodeaccess.Node, containerID string) (bool, error) {
+func ContainerRunning(ctx context.Context, n nodeaccess.Node, containerID string) (bool, error) {
 	_, id, ok := strings.Cut(containerID, "://")
 	if !ok || id == "" {
 		return false, fmt.Errorf("no container ID to look for on node %s (got %q)", n.Name(), containerID)
 	}
-	out, err := n.Run(nil, "crictl", "inspect", "-o", "json", id)
+	out, err := n.Run(ctx, nil, "crictl", "inspect", "-o", "json", id)
 	if err != nil {
 		if strings.Contains(out, "NotFound") {
 			return false, nil

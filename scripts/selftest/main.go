@@ -251,7 +251,7 @@ func runSteps(ctx context.Context, roles map[string]nodes.Node, steps []selftest
 		}
 		deadline := time.Now().Add(3 * time.Minute)
 		for {
-			out, err := kindcluster.Run(n, stdin, "sh", "-c", s.Sh)
+			out, err := kindcluster.Run(ctx, n, stdin, "sh", "-c", s.Sh)
 			if err == nil {
 				break
 			}

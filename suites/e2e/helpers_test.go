@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -21,11 +20,12 @@ import (
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/diagnostics"
 	"github.com/dsconform/dsconform/framework/kindcluster"
+	"github.com/dsconform/dsconform/framework/leftovers"
 	"github.com/dsconform/dsconform/framework/node"
 	"github.com/dsconform/dsconform/framework/nodeaccess"
+	"github.com/dsconform/dsconform/framework/provenance"
 	"github.com/dsconform/dsconform/framework/releases"
 	"github.com/dsconform/dsconform/framework/report"
-	"github.com/dsconform/dsconform/framework/staticpod"
 )
 
 // specNamespaces are the namespaces the running spec created (one spec at a time per process).
@@ -34,7 +34,7 @@ var specNamespaces []string
 // newNamespace creates a namespace for the spec, deleted when it ends.
 func newNamespace(ctx context.Context, base string) string {
 	GinkgoHelper()
-	ns := framework.CreateNamespace(ctx, clients.Kube, base, state.RunID)
+	ns := framework.CreateNamespace(ctx, clients.Kube, base, provenance.ObjectLabels(state.RunID))
 	specNamespaces = append(specNamespaces, ns.Name)
 	return ns.Name
 }
@@ -175,25 +175,19 @@ func requireKind() {
 	}
 }
 
-// filesChangedMarked holds the nodes this process has marked node.FilesChangedBySuite.
-var filesChangedMarked sync.Map
-
-// hostOf is the node's host, reached the configured way (kind's exec or its agent pod).
-func hostOf(ctx context.Context, name string) nodeaccess.Node {
+// hostOf is the node's host, reached the configured way (kind's exec or its agent pod);
+// every change made through it is stamped on the Node first.
+func hostOf(ctx context.Context, name string) node.Host {
 	GinkgoHelper()
 	requireNodeAccess()
 	if agents != nil {
 		n, err := agents.Node(ctx, name)
 		Expect(err).NotTo(HaveOccurred())
-		if _, marked := filesChangedMarked.LoadOrStore(name, true); !marked {
-			// before anything changes there: a run killed mid-spec leaves the mark for the next run's sweep
-			Expect(node.MarkFilesChanged(ctx, clients.Kube, name)).To(Succeed(), "marking node %s (annotation %s)", name, node.FilesChangedBySuite)
-		}
-		return n
+		return node.Host{Node: n, Changer: nodeChanges}
 	}
 	n, err := kind.Node(name)
 	Expect(err).NotTo(HaveOccurred(), "kind node %s", name)
-	return nodeaccess.Kind(n)
+	return node.Host{Node: nodeaccess.Kind(n), Changer: nodeChanges}
 }
 
 func clusterNameOf(ctx context.Context, c *framework.Clients) string {
@@ -212,26 +206,26 @@ func clusterNameOf(ctx context.Context, c *framework.Clients) string {
 
 // environment is what the report says about the cluster under test.
 type environment struct {
-	Started        time.Time       `json:"started"`
-	ServerVersion  string          `json:"serverVersion"`
-	Release        string          `json:"kubernetesRelease"` // "1.37: supported until 2027-10-28"
-	Runtime        string          `json:"nodeRuntime,omitempty"`
-	Kubelet        string          `json:"kubeletCgroups,omitempty"`
-	NodeImage      string          `json:"nodeImage,omitempty"`
-	KindVersion    string          `json:"kindVersion"`
-	ClusterName    string          `json:"clusterName"`
-	IsKind         bool            `json:"isKind"`
-	NodeAccess     string          `json:"nodeAccess"`        // how specs reached the nodes' hosts
-	Product        *report.Product `json:"product,omitempty"` // from E2E_PRODUCT_FILE
-	ClusterCreated bool            `json:"clusterCreated"`
-	SetupSeconds   float64         `json:"setupSeconds"`
-	SuiteCommit    string          `json:"suiteCommit"`
-	LabelFilter    string          `json:"labelFilter"`
-	RandomSeed     int64           `json:"randomSeed"`
-	ParallelProcs  int             `json:"parallelProcesses"`
-	Nodes          []nodeSummary   `json:"nodes"`
-	Swept          []string        `json:"sweptBeforeRun,omitempty"` // leftovers of dead runs removed first
-	ClusterNote    string          `json:"clusterDecision,omitempty"`
+	Started        time.Time        `json:"started"`
+	ServerVersion  string           `json:"serverVersion"`
+	Release        string           `json:"kubernetesRelease"` // "1.37: supported until 2027-10-28"
+	Runtime        string           `json:"nodeRuntime,omitempty"`
+	Kubelet        string           `json:"kubeletCgroups,omitempty"`
+	NodeImage      string           `json:"nodeImage,omitempty"`
+	KindVersion    string           `json:"kindVersion"`
+	ClusterName    string           `json:"clusterName"`
+	IsKind         bool             `json:"isKind"`
+	NodeAccess     string           `json:"nodeAccess"`        // how specs reached the nodes' hosts
+	Product        *report.Product  `json:"product,omitempty"` // from E2E_PRODUCT_FILE
+	ClusterCreated bool             `json:"clusterCreated"`
+	SetupSeconds   float64          `json:"setupSeconds"`
+	SuiteCommit    string           `json:"suiteCommit"`
+	LabelFilter    string           `json:"labelFilter"`
+	RandomSeed     int64            `json:"randomSeed"`
+	ParallelProcs  int              `json:"parallelProcesses"`
+	Nodes          []nodeSummary    `json:"nodes"`
+	Swept          leftovers.Result `json:"sweep"` // what dead runs left, undone first, and what was left as found
+	ClusterNote    string           `json:"clusterDecision,omitempty"`
 }
 
 type nodeSummary struct {
@@ -330,78 +324,68 @@ func kindModuleVersion() string {
 	return strings.TrimSpace(string(out))
 }
 
-// checkNothingLeaked fails loudly when a spec left a namespace or node change behind.
-func checkNothingLeaked(ctx context.Context, leftOnNodes []string) {
-	var leaks []string
+// checkNothingLeaked fails the run when anything stamped with this run's ID is still
+// there: a namespace not deleted, a change to a node not undone, a joined node or its
+// container. What it finds it undoes (and names), so the cluster is left as found even
+// then. Namespaces the specs deleted may still be terminating: those it waits for.
+func checkNothingLeaked(ctx context.Context) {
+	leaked := sweepStamps(ctx, clients, state.IsKind, agents, func(run string) bool { return run == state.RunID }, state.AgentNamespace)
 	Eventually(ctx, func(g Gomega) {
-		leaks = nil
-		for _, l := range leftOnNodes {
-			leaks = append(leaks, "left behind and undone after the run: "+l)
-		}
-		nss, err := clients.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: framework.RunLabel + "=" + state.RunID})
+		nss, err := clients.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: provenance.RunLabel + "=" + state.RunID})
 		g.Expect(err).NotTo(HaveOccurred())
+		var left []string
 		for _, ns := range nss.Items {
-			leaks = append(leaks, "namespace "+ns.Name+" ("+string(ns.Status.Phase)+")")
-		}
-		nodes, err := listNodes(ctx, clients)
-		g.Expect(err).NotTo(HaveOccurred())
-		for _, n := range nodes {
-			for _, t := range n.Spec.Taints {
-				if strings.HasPrefix(t.Key, "dsconform.e2e/") || t.Key == "VIPOnly" {
-					leaks = append(leaks, fmt.Sprintf("taint %s on node %s", t.Key, n.Name))
-				}
-			}
-			for l := range n.Labels {
-				if strings.HasPrefix(l, "dsconform.e2e/") {
-					leaks = append(leaks, fmt.Sprintf("label %s on node %s", l, n.Name))
-				}
-			}
-			if strings.Contains(n.Name, "-e2e-") {
-				leaks = append(leaks, "node "+n.Name+" added by a spec")
-			}
-			if n.Spec.Unschedulable {
-				leaks = append(leaks, "node "+n.Name+" is cordoned")
+			if ns.Name != state.AgentNamespace {
+				left = append(left, ns.Name+" ("+string(ns.Status.Phase)+")")
 			}
 		}
-		agentPods, err := clients.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: nodeaccess.AgentLabel})
-		g.Expect(err).NotTo(HaveOccurred())
-		for _, p := range agentPods.Items {
-			leaks = append(leaks, fmt.Sprintf("node agent pod %s/%s on node %s", p.Namespace, p.Name, p.Spec.NodeName))
-		}
-		leaks = append(leaks, leakedOnNodes(ctx)...)
-		g.Expect(leaks).To(BeEmpty(), "the suite left these behind")
+		g.Expect(left).To(BeEmpty(), "namespaces of this run still there")
 	}).WithTimeout(timeouts.Long).Should(Succeed())
+	removeAgents(ctx)
+	var leaks []string
+	for _, l := range [][]string{leaked.Undone, leaked.Pending, leaked.Errors, leaked.Unreadable} {
+		leaks = append(leaks, l...)
+	}
+	Expect(leaks).To(BeEmpty(), "the suite left these behind (stamped with this run, %s; what could be undone has been undone now)", state.RunID)
 }
 
-// leakedOnNodes finds what specs leave on kind nodes: added node containers,
-// static pod manifests (named after their spec's namespace, "sp-..."), and a
-// control-plane manifest moved aside.
-func leakedOnNodes(ctx context.Context) []string {
-	if kind == nil {
-		return nil
-	}
-	all, err := kind.Nodes()
-	if err != nil {
-		return []string{"listing kind nodes: " + err.Error()}
-	}
-	var leaks []string
-	for _, n := range all {
-		if strings.Contains(n.String(), "-e2e-") {
-			leaks = append(leaks, "node container "+n.String())
-			continue
-		}
-		dir, err := staticpod.ManifestDir(nodeaccess.Kind(n))
-		if err != nil {
-			continue
-		}
-		out, _ := kindcluster.Run(n, nil, "sh", "-c", "ls "+dir+"; ls /etc/kubernetes")
-		for _, f := range strings.Fields(out) {
-			if strings.HasPrefix(f, "sp-") || strings.HasSuffix(f, ".dsconform-moved") {
-				leaks = append(leaks, fmt.Sprintf("file %s on node %s", f, n))
+// sweepStamps undoes what the selected runs stamped (framework/leftovers): through kind's
+// docker exec on a kind cluster, through agents where there are, and changing nodes only
+// on kind or with E2E_ALLOW_NODE_CHANGES=true. The spared namespaces stay.
+func sweepStamps(ctx context.Context, c *framework.Clients, isKind bool, a *nodeaccess.Agents, runs func(string) bool, spare ...string) leftovers.Result {
+	GinkgoHelper()
+	in := leftovers.Input{Client: c.Kube, NodeChanges: isKind || cfg.AllowNodeChanges,
+		Runs: runs, SpareNamespaces: spare}
+	switch {
+	case a != nil:
+		in.Host = a.Node
+	case isKind:
+		k := kindcluster.New(clusterNameOf(ctx, c), nil)
+		in.Containers = k
+		in.Host = func(_ context.Context, name string) (nodeaccess.Node, error) {
+			n, err := k.Node(name)
+			if err != nil {
+				return nil, err
 			}
+			return nodeaccess.Kind(n), nil
 		}
 	}
-	return leaks
+	if isKind && in.Containers == nil {
+		in.Containers = kindcluster.New(clusterNameOf(ctx, c), nil)
+	}
+	r, err := leftovers.Run(ctx, in)
+	Expect(err).NotTo(HaveOccurred(), "looking for what runs of the suite left behind")
+	return r
+}
+
+// recordSweep writes what the sweep did and left alone into the artifacts, for the report.
+func recordSweep(r leftovers.Result) {
+	lines := r.Lines()
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(GinkgoWriter, "before the run, what earlier runs left:\n  %s\n", strings.Join(lines, "\n  "))
+	_ = os.WriteFile(filepath.Join(cfg.Artifacts, "swept.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 }
 
 // describeKindNodes adds what only the node itself can tell: the runtime's versions,
@@ -414,16 +398,16 @@ func describeKindNodes(env *environment) {
 		if err != nil {
 			continue
 		}
-		if out, err := kindcluster.Run(n, nil, "crictl", "version"); err == nil {
+		if out, err := kindcluster.Run(context.Background(), n, nil, "crictl", "version"); err == nil {
 			env.Nodes[i].Crictl = strings.Join(strings.Fields(out), " ")
 		} else {
 			env.Nodes[i].Crictl = "crictl does not answer: " + strings.SplitN(err.Error(), "\n", 2)[0]
 		}
-		if out, err := kindcluster.Run(n, nil, "cat", "/kind/runtime-versions"); err == nil && env.Runtime == "" {
+		if out, err := kindcluster.Run(context.Background(), n, nil, "cat", "/kind/runtime-versions"); err == nil && env.Runtime == "" {
 			env.Runtime = strings.Join(strings.Split(strings.TrimSpace(out), "\n"), ", ")
 		}
-		fs, _ := kindcluster.Run(n, nil, "stat", "-fc", "%T", "/sys/fs/cgroup")
-		fail, _ := kindcluster.Run(n, nil, "sh", "-c", "grep -h '^failCgroupV1:' /var/lib/kubelet/config.yaml || echo 'failCgroupV1: (unset)'")
+		fs, _ := kindcluster.Run(context.Background(), n, nil, "stat", "-fc", "%T", "/sys/fs/cgroup")
+		fail, _ := kindcluster.Run(context.Background(), n, nil, "sh", "-c", "grep -h '^failCgroupV1:' /var/lib/kubelet/config.yaml || echo 'failCgroupV1: (unset)'")
 		version := "cgroup v1"
 		if strings.TrimSpace(fs) == "cgroup2fs" {
 			version = "cgroup v2"

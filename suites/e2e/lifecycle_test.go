@@ -17,6 +17,7 @@ import (
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
 	"github.com/dsconform/dsconform/framework/kindcluster"
+	"github.com/dsconform/dsconform/framework/node"
 	"github.com/dsconform/dsconform/framework/nodeaccess"
 )
 
@@ -29,7 +30,7 @@ func addWorker(ctx context.Context, taints ...string) (string, time.Time) {
 	GinkgoHelper()
 	name := fmt.Sprintf("%s-e2e-%d-%d", kind.Name, GinkgoParallelProcess(), addedNodes.Add(1))
 	DeferCleanup(func(ctx SpecContext) { removeWorker(ctx, name) }, NodeTimeout(2*time.Minute))
-	Expect(kind.AddWorker(ctx, kindcluster.AddWorkerInput{Name: name, Taints: taints})).To(Succeed(), "joining node %s", name)
+	Expect(kind.AddWorker(ctx, kindcluster.AddWorkerInput{Name: name, Run: state.RunID, Taints: taints})).To(Succeed(), "joining node %s", name)
 	Expect(kind.LoadImage(cfg.WorkloadImage)).To(Succeed())
 	var ready time.Time
 	Eventually(ctx, func(g Gomega) {
@@ -39,6 +40,21 @@ func addWorker(ctx context.Context, taints ...string) (string, time.Time) {
 		ready = time.Now()
 	}).WithTimeout(timeouts.NodeLifecycle).Should(Succeed())
 	return name, ready
+}
+
+// expectedWithJoined is where the DaemonSet must run once node name joined, from the
+// nodes as they registered; the joined node must be among them (it joins with only the
+// taints the spec asks for, none copied from the worker whose configuration it reuses).
+func expectedWithJoined(ctx context.Context, ds *appsv1.DaemonSet, name string) []string {
+	GinkgoHelper()
+	cur, err := clients.Kube.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	want := expectedFor(ctx, cur)
+	n, err := clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(want).To(ContainElement(name), "joined node %s should be eligible for %s/%s; it registered with taints %v and labels %v",
+		name, ds.Namespace, ds.Name, n.Spec.Taints, n.Labels)
+	return want
 }
 
 // removeWorker deletes the Node object (no drain) and the node container.
@@ -64,7 +80,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		joined := time.Now()
 		name, ready := addWorker(ctx)
 		framework.RecordLatency("kind node join → node Ready", name, ready.Sub(joined))
-		expectPlacement(ctx, ds, append(append([]string{}, workers...), name))
+		expectPlacement(ctx, ds, expectedWithJoined(ctx, ds, name))
 		framework.RecordLatency("node Ready → daemon pod Running", name, time.Since(ready))
 		podOnNew := onePodOn(ctx, ds, name)
 
@@ -79,7 +95,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
 		workers := eligibleNodes(ctx)
 		name, _ := addWorker(ctx)
-		expectPlacement(ctx, ds, append(append([]string{}, workers...), name))
+		expectPlacement(ctx, ds, expectedWithJoined(ctx, ds, name))
 		podOnNew := onePodOn(ctx, ds, name)
 
 		By("a control pod on " + name + " that tolerates not-ready and unreachable for 1 s only")
@@ -133,13 +149,14 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
 		workers := eligibleNodes(ctx)
 		name, _ := addWorker(ctx, "dsconform.e2e/new=yes:NoSchedule")
+		Expect(expectedFor(ctx, ds)).NotTo(ContainElement(name), "node %s registered without its dsconform.e2e/new=yes:NoSchedule taint", name)
 		expectPlacement(ctx, ds, workers)
 		Consistently(ctx, func(g Gomega) {
 			g.Expect(daemonPods(ctx, g, ds)).NotTo(HaveKey(name), "node %s joined tainted dsconform.e2e/new=yes:NoSchedule", name)
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
 		tolerate(ctx, ds, corev1.Toleration{Key: "dsconform.e2e/new", Operator: corev1.TolerationOpEqual, Value: "yes", Effect: corev1.TaintEffectNoSchedule})
-		expectPlacement(ctx, ds, append(workers, name))
+		expectPlacement(ctx, ds, expectedWithJoined(ctx, ds, name))
 	})
 
 	It("keeps the daemon pod on an unreachable node while a pod with a short tolerationSeconds is evicted, and recovers", Label("DS-NODE-03"), func(ctx SpecContext) {
@@ -163,11 +180,10 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		By("stopping the kubelet on " + target + ": the node stops reporting")
 		kn, err := kind.Node(target)
 		Expect(err).NotTo(HaveOccurred())
-		n := nodeaccess.Kind(kn) // not an agent: exec through the API needs the kubelet this stops
+		// not an agent: exec through the API needs the kubelet this stops
+		h := node.Host{Node: nodeaccess.Kind(kn), Changer: nodeChanges}
 		stopped := time.Now()
-		_, err = runOn(n, "systemctl", "stop", "kubelet")
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() { _, _ = runOn(n, "systemctl", "start", "kubelet") })
+		h.StopService(ctx, "kubelet")
 
 		Eventually(ctx, func(g Gomega) {
 			node, err := clients.Kube.CoreV1().Nodes().Get(ctx, target, metav1.GetOptions{})
@@ -188,8 +204,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		Expect(p.DeletionTimestamp).To(BeNil(), "daemon pod %s on unreachable node %s tolerates unreachable:NoExecute by default and must stay", p.Name, target)
 
 		By("starting the kubelet again")
-		_, err = runOn(n, "systemctl", "start", "kubelet")
-		Expect(err).NotTo(HaveOccurred())
+		h.StartService(ctx, "kubelet")
 		Eventually(ctx, func(g Gomega) {
 			node, err := clients.Kube.CoreV1().Nodes().Get(ctx, target, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())

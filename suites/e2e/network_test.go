@@ -32,7 +32,7 @@ var _ = Describe("[sig-apps] Communicating with daemon pods", Label("daemonset",
 			ip := internalIP(nodes, n)
 			Expect(ip).NotTo(BeEmpty(), "node %s has no InternalIP", n)
 			Eventually(ctx, func() (string, error) {
-				out, err := cp.Run(nil, "curl", "-sS", "--max-time", "3", fmt.Sprintf("http://%s:%d/", ip, port))
+				out, err := cp.Run(ctx, nil, "curl", "-sS", "--max-time", "3", fmt.Sprintf("http://%s:%d/", ip, port))
 				return strings.TrimSpace(out), err
 			}).WithTimeout(timeouts.Short).Should(Equal(n), "GET http://%s:%d/ (hostPort on node %s) should answer with that node's name", ip, port, n)
 		}

@@ -8,6 +8,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -59,9 +60,9 @@ var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement
 var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset", "control-plane"), func() {
 	It("runs no daemon pod on the control-plane node without a toleration", Label("DS-CP-01"), func(ctx SpecContext) {
 		cp := controlPlaneName(ctx)
-		expectControlPlaneTaint(ctx, cp)
 		ns := newNamespace(ctx, "ds-cp-none")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		skipIfControlPlaneUntainted(ctx, cp, ds)
 		Consistently(ctx, func(g Gomega) {
 			g.Expect(daemonPods(ctx, g, ds)[cp]).To(BeEmpty(), "daemon pods on control-plane node %s", cp)
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
@@ -84,11 +85,13 @@ var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset"
 		ds := waitForRollout(ctx, createDaemonSet(ctx, obj))
 		expectPlacement(ctx, ds, want)
 		Expect(nodesWithPods(ctx, Default, ds)).To(ContainElements(cps), "every control-plane node tolerated this way runs a daemon pod")
+		for _, cp := range cps {
+			skipIfControlPlaneUntainted(ctx, cp, ds)
+		}
 	})
 
 	It("does not reach a modern control plane with a toleration for the legacy master taint alone", Label("DS-CP-03"), func(ctx SpecContext) {
 		cp := controlPlaneName(ctx)
-		expectControlPlaneTaint(ctx, cp)
 		n, err := clients.Kube.CoreV1().Nodes().Get(ctx, cp, metav1.GetOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(n.Spec.Taints).NotTo(ContainElement(HaveField("Key", daemonset.TaintLegacyMaster)),
@@ -96,6 +99,7 @@ var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset"
 		ns := newNamespace(ctx, "ds-cp-legacy")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithToleration(corev1.Toleration{
 			Key: daemonset.TaintLegacyMaster, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}).Obj()))
+		skipIfControlPlaneUntainted(ctx, cp, ds)
 		Consistently(ctx, func(g Gomega) {
 			g.Expect(daemonPods(ctx, g, ds)[cp]).To(BeEmpty(),
 				"control-plane node %s is tainted %s, not %s: a DaemonSet tolerating only the legacy key must not run there; update old manifests to tolerate %s",
@@ -144,14 +148,25 @@ func isPodNetworkAgent(spec *corev1.PodSpec) bool {
 	return false
 }
 
-// expectControlPlaneTaint checks the precondition of the control-plane specs, so a
-// cluster without the taint fails with that reason rather than a confusing one.
-func expectControlPlaneTaint(ctx SpecContext, cp string) {
+// skipIfControlPlaneUntainted is the precondition of the control-plane taint specs. A
+// control plane without the taint is a legitimate cluster, not a broken one: what still
+// holds there (the rolled-out DaemonSet placed exactly as the live nodes say, which
+// CheckRollout has proven, and a pod on that control plane when it is eligible) is
+// asserted, then the spec is skipped, saying what it could not prove.
+func skipIfControlPlaneUntainted(ctx SpecContext, cp string, ds *appsv1.DaemonSet) {
 	GinkgoHelper()
 	n, err := clients.Kube.CoreV1().Nodes().Get(ctx, cp, metav1.GetOptions{})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(n.Spec.Taints).To(ContainElement(SatisfyAll(HaveField("Key", daemonset.TaintControlPlane), HaveField("Effect", corev1.TaintEffectNoSchedule))),
-		"precondition: control-plane node %s should carry the %s:NoSchedule taint", cp, daemonset.TaintControlPlane)
+	if slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool {
+		return t.Key == daemonset.TaintControlPlane && t.Effect == corev1.TaintEffectNoSchedule
+	}) {
+		return
+	}
+	if slices.Contains(expectedFor(ctx, ds), cp) {
+		Expect(nodesWithPods(ctx, Default, ds)).To(ContainElement(cp), "control-plane node %s has no %s taint, so it is eligible and must run a daemon pod", cp, daemonset.TaintControlPlane)
+	}
+	Skip(fmt.Sprintf("control-plane node %s carries no %s:NoSchedule taint (taints: %v): what an untainted control plane implies was asserted; what the taint does is not proven on this cluster",
+		cp, daemonset.TaintControlPlane, n.Spec.Taints))
 }
 
 // expectReplacedAfterPhase puts one daemon pod into a terminal phase through the status

@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/dsconform/dsconform/framework"
-	"github.com/dsconform/dsconform/framework/node"
 )
 
 const selectLabel = "dsconform.e2e/monitor"
@@ -21,7 +20,7 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 
 	It("runs pods only on nodes matching .spec.template.spec.nodeSelector", Label("DS-SEL-01"), func(ctx SpecContext) {
 		workers := needNodes(ctx, 2) // one matches the selector, one must not
-		node.SetLabel(ctx, clients.Kube, workers[0], selectLabel, "yes")
+		nodeChanges.SetLabel(ctx, workers[0], selectLabel, "yes")
 		ns := newNamespace(ctx, "ds-selector")
 		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithNodeSelector(map[string]string{selectLabel: "yes"}).Obj())
 		expectPlacement(ctx, ds, []string{workers[0]})
@@ -30,8 +29,8 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 
 	It("runs pods only on nodes matching required node affinity", Label("DS-SEL-02"), func(ctx SpecContext) {
 		workers := needNodes(ctx, 3) // two match the affinity, one must not
-		node.SetLabel(ctx, clients.Kube, workers[0], selectLabel, "gold")
-		node.SetLabel(ctx, clients.Kube, workers[1], selectLabel, "silver")
+		nodeChanges.SetLabel(ctx, workers[0], selectLabel, "gold")
+		nodeChanges.SetLabel(ctx, workers[1], selectLabel, "silver")
 		ns := newNamespace(ctx, "ds-affinity")
 		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithRequiredNodeAffinity(corev1.NodeSelectorTerm{
 			MatchExpressions: []corev1.NodeSelectorRequirement{{Key: selectLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{"gold", "silver"}}}}).Obj())
@@ -45,12 +44,12 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 		expectPlacement(ctx, ds, nil)
 
 		labelled := time.Now()
-		node.SetLabel(ctx, clients.Kube, workers[0], selectLabel, "yes")
+		nodeChanges.SetLabel(ctx, workers[0], selectLabel, "yes")
 		expectPlacement(ctx, ds, []string{workers[0]})
 		framework.RecordLatency("node label matches → daemon pod running", workers[0], time.Since(labelled))
 
 		unlabelled := time.Now()
-		node.RemoveLabel(ctx, clients.Kube, workers[0], selectLabel)
+		nodeChanges.RemoveLabel(ctx, workers[0], selectLabel)
 		expectPlacement(ctx, ds, nil)
 		framework.RecordLatency("node label removed → daemon pod deleted", workers[0], time.Since(unlabelled))
 	})
@@ -76,8 +75,8 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 	It("moves its pods when the DaemonSet's own nodeSelector changes", Label("DS-SEL-05"), func(ctx SpecContext) {
 		workers := needNodes(ctx, 2) // the pods move from one labelled node to the other
 		blue, green := workers[0], workers[1]
-		node.SetLabel(ctx, clients.Kube, blue, selectLabel, "blue")
-		node.SetLabel(ctx, clients.Kube, green, selectLabel, "green")
+		nodeChanges.SetLabel(ctx, blue, selectLabel, "blue")
+		nodeChanges.SetLabel(ctx, green, selectLabel, "green")
 		ns := newNamespace(ctx, "ds-reselect")
 		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithNodeSelector(map[string]string{selectLabel: "blue"}).Obj())
 		expectPlacement(ctx, ds, []string{blue})
@@ -92,7 +91,7 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 
 	It("decides eligibility by the template's node affinity but replaces it on each pod with the node pin, leaving the template unchanged", Label("DS-SEL-06"), func(ctx SpecContext) {
 		workers := needNodes(ctx, 2) // one matches the template's affinity, one must not
-		node.SetLabel(ctx, clients.Kube, workers[0], selectLabel, "gold")
+		nodeChanges.SetLabel(ctx, workers[0], selectLabel, "gold")
 		ns := newNamespace(ctx, "ds-affinity-pin")
 		own := corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{
 			{Key: selectLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{"gold"}}}}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"path"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/diagnostics"
+	"github.com/dsconform/dsconform/framework/node"
 	"github.com/dsconform/dsconform/framework/nodeaccess"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
@@ -21,8 +23,15 @@ import (
 // staticNode is a node a static-pod spec works on, with its manifest directory.
 type staticNode struct {
 	Name string
-	Node nodeaccess.Node
-	Dir  string
+	node.Host
+	Dir string
+}
+
+// write writes a manifest file into the node's static pod directory (stamped, and
+// removed at cleanup) and returns its path.
+func (sn staticNode) write(ctx context.Context, file, content string) string {
+	GinkgoHelper()
+	return sn.WriteFile(ctx, path.Join(sn.Dir, file), content)
 }
 
 var manifestDirs sync.Map // node name -> manifest dir, read once per process
@@ -34,14 +43,14 @@ func onNode(ctx context.Context, name string) staticNode {
 	n := hostOf(ctx, name)
 	dir, ok := manifestDirs.Load(name)
 	if !ok {
-		d, err := staticpod.ManifestDir(n)
+		d, err := staticpod.ManifestDir(ctx, n)
 		Expect(err).NotTo(HaveOccurred(), "finding the static pod directory of node %s", name)
 		manifestDirs.Store(name, d)
 		dir = d
 	}
-	sn := staticNode{Name: name, Node: n, Dir: dir.(string)}
-	extraDiagnostics = append(extraDiagnostics, func(_ context.Context, w *diagnostics.Writer) {
-		w.File("kubelet-"+name+".txt", []byte(staticpod.KubeletView(n, sn.Dir)))
+	sn := staticNode{Name: name, Host: n, Dir: dir.(string)}
+	extraDiagnostics = append(extraDiagnostics, func(ctx context.Context, w *diagnostics.Writer) {
+		w.File("kubelet-"+name+".txt", []byte(staticpod.KubeletView(ctx, n, sn.Dir)))
 	})
 	return sn
 }
@@ -110,8 +119,8 @@ func expectMirrorValid(p *corev1.Pod, nodeName string) {
 	Expect(p.Spec.NodeName).To(Equal(nodeName))
 }
 
-func runOn(n nodeaccess.Node, name string, args ...string) (string, error) {
-	return n.Run(nil, name, args...)
+func runOn(ctx context.Context, n nodeaccess.Node, name string, args ...string) (string, error) {
+	return n.Run(ctx, nil, name, args...)
 }
 
 // startStaticPod writes a "web" static pod manifest on the first worker, in a new
@@ -121,7 +130,7 @@ func startStaticPod(ctx context.Context, nsBase string) (string, staticNode, *co
 	ns := newNamespace(ctx, nsBase)
 	sn := onNode(ctx, eligibleNodes(ctx)[0])
 	written := time.Now()
-	staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
+	sn.write(ctx, ns+"-web.yaml", staticPodManifest("web", ns))
 	mirror := waitForMirror(ctx, ns, "web", sn.Name)
 	framework.RecordLatency("manifest written → mirror pod Running", sn.Name, time.Since(written))
 	return ns, sn, mirror

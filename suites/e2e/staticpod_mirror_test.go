@@ -37,7 +37,7 @@ var _ = Describe("[sig-node] Mirror pods are read-only reflections", Label("stat
 			g.Expect(p.UID).To(Equal(orig.UID), "mirror pod %s should not be recreated", p.Name)
 			g.Expect(p.Status.ContainerStatuses[0].Image).To(Equal(cfg.WorkloadImage), "node %s still runs the image from the manifest file", sn.Name)
 			g.Expect(p.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID), "the static pod's container on node %s must not be restarted", sn.Name)
-			g.Expect(staticpod.ContainerRunning(sn.Node, containerID)).To(BeTrue(), "container %s should still run on node %s", containerID, sn.Name)
+			g.Expect(staticpod.ContainerRunning(ctx, sn.Node, containerID)).To(BeTrue(), "container %s should still run on node %s", containerID, sn.Name)
 		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 })
@@ -47,7 +47,7 @@ var _ = Describe("[sig-node] Static pods and DaemonSets side by side", Label("st
 		ns := newNamespace(ctx, "sp-mix")
 		sn := onNode(ctx, eligibleNodes(ctx)[0])
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
+		sn.write(ctx, ns+"-web.yaml", staticPodManifest("web", ns))
 		mirror := waitForMirror(ctx, ns, "web", sn.Name)
 		daemonPod := onePodOn(ctx, ds, sn.Name)
 
@@ -74,11 +74,9 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 		nodes, err := listNodes(ctx, clients)
 		Expect(err).NotTo(HaveOccurred())
 		cpIP := internalIP(nodes, controlPlaneName(ctx))
-		rule := []string{"OUTPUT", "-p", "tcp", "-d", cpIP, "--dport", "6443", "-m", "comment", "--comment", iptablesMarker, "-j", "REJECT"}
+		rule := []string{"OUTPUT", "-p", "tcp", "-d", cpIP, "--dport", "6443", "-j", "REJECT"}
 		By(fmt.Sprintf("cutting node %s off from the API server at %s:6443", sn.Name, cpIP))
-		_, err = runOn(sn.Node, "iptables", append([]string{"-I"}, rule...)...)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() { _, _ = runOn(sn.Node, "iptables", append([]string{"-D"}, rule...)...) })
+		sn.InsertRule(ctx, rule...)
 
 		// With the node cut off its kubelet cannot recreate a deleted mirror: delete it
 		// (forced: a graceful delete waits for the unreachable kubelet), so its return
@@ -92,7 +90,7 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 		// Throughout the window: the container runs, the kubelet cannot put the mirror
 		// back, and it cannot renew its node Lease (renewed every 10 s when connected).
 		Consistently(ctx, func(g Gomega) {
-			running, err := staticpod.ContainerRunning(sn.Node, containerID)
+			running, err := staticpod.ContainerRunning(ctx, sn.Node, containerID)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(running).To(BeTrue(), "static pod container %s on cut-off node %s must keep running", containerID, sn.Name)
 			_, err = clients.Kube.CoreV1().Pods(ns).Get(ctx, mirror.Name, metav1.GetOptions{})
@@ -102,8 +100,7 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 			g.Expect(l.Spec.RenewTime.Equal(renewed)).To(BeTrue(), "node %s renewed its Lease (%s → %s): its kubelet still reaches the API server", sn.Name, renewed.Time, l.Spec.RenewTime.Time)
 		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
-		_, err = runOn(sn.Node, "iptables", append([]string{"-D"}, rule...)...)
-		Expect(err).NotTo(HaveOccurred())
+		sn.DeleteRule(ctx, rule...)
 		back := waitForMirror(ctx, ns, "web", sn.Name)
 		Expect(back.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID), "the same container ran through the cut-off")
 	})

@@ -22,13 +22,13 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		ns := newNamespace(ctx, "sp-create")
 		sn := onNode(ctx, eligibleNodes(ctx)[0])
 		written := time.Now()
-		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", staticPodManifest("web", ns))
+		sn.write(ctx, ns+"-web.yaml", staticPodManifest("web", ns))
 		mirror := waitForMirror(ctx, ns, "web", sn.Name)
 		framework.RecordLatency("manifest written → mirror pod Running", sn.Name, time.Since(written))
 		// The mirror was found by the name <pod>-<node>; what must also hold is that the
 		// static pod really runs on the node and that the mirror is listed like any pod.
 		Expect(mirror.Spec.NodeName).To(Equal(sn.Name), "mirror pod %s/%s: spec.nodeName", ns, mirror.Name)
-		running, err := staticpod.ContainerRunning(sn.Node, mirror.Status.ContainerStatuses[0].ContainerID)
+		running, err := staticpod.ContainerRunning(ctx, sn.Node, mirror.Status.ContainerStatuses[0].ContainerID)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(running).To(BeTrue(), "the static pod's container %s should run on node %s", mirror.Status.ContainerStatuses[0].ContainerID, sn.Name)
 		pods, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
@@ -44,10 +44,10 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		ns := newNamespace(ctx, "sp-edit")
 		sn := onNode(ctx, eligibleNodes(ctx)[0])
 		file := ns + "-web.yaml"
-		staticpod.Write(sn.Node, sn.Dir, file, staticPodManifest("web", ns))
+		sn.write(ctx, file, staticPodManifest("web", ns))
 		before := waitForMirror(ctx, ns, "web", sn.Name)
 
-		staticpod.Write(sn.Node, sn.Dir, file, staticPodManifest("web", ns, func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].Value = "2" }))
+		sn.write(ctx, file, staticPodManifest("web", ns, func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].Value = "2" }))
 		Eventually(ctx, func(g Gomega) {
 			p := waitForMirror(ctx, ns, "web", sn.Name)
 			g.Expect(p.UID).NotTo(Equal(before.UID), "the edited static pod on node %s should be a new pod (new UID)", sn.Name)
@@ -60,22 +60,22 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		ns := newNamespace(ctx, "sp-remove")
 		sn := onNode(ctx, eligibleNodes(ctx)[0])
 		content := staticPodManifest("web", ns)
-		file := staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", content)
+		file := sn.write(ctx, ns+"-web.yaml", content)
 		first := waitForMirror(ctx, ns, "web", sn.Name)
-		running, err := staticpod.ContainerRunning(sn.Node, first.Status.ContainerStatuses[0].ContainerID)
+		running, err := staticpod.ContainerRunning(ctx, sn.Node, first.Status.ContainerStatuses[0].ContainerID)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(running).To(BeTrue(), "positive control: the static pod's container runs on node %s before its file is removed", sn.Name)
 
 		removed := time.Now()
-		staticpod.Remove(sn.Node, file)
+		sn.RemoveFile(ctx, file)
 		waitForMirrorGone(ctx, ns, "web", sn.Name)
 		framework.RecordLatency("manifest removed → mirror pod gone", sn.Name, time.Since(removed))
 		Eventually(ctx, func() (bool, error) {
-			return staticpod.ContainerRunning(sn.Node, first.Status.ContainerStatuses[0].ContainerID)
+			return staticpod.ContainerRunning(ctx, sn.Node, first.Status.ContainerStatuses[0].ContainerID)
 		}).
 			WithTimeout(timeouts.Short).Should(BeFalse(), "the static pod's container on node %s should stop once its file is gone", sn.Name)
 
-		staticpod.Write(sn.Node, sn.Dir, ns+"-web.yaml", content)
+		sn.write(ctx, ns+"-web.yaml", content)
 		again := waitForMirror(ctx, ns, "web", sn.Name)
 		Expect(again.Annotations["kubernetes.io/config.hash"]).To(Equal(first.Annotations["kubernetes.io/config.hash"]), "an identical file gives the same config hash")
 	})
@@ -83,7 +83,7 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 	It("restarts a static pod's container that exits", Label("SP-FILE-04"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "sp-restart")
 		sn := onNode(ctx, eligibleNodes(ctx)[0])
-		staticpod.Write(sn.Node, sn.Dir, ns+"-crash.yaml", staticPodManifest("crash", ns, func(p *corev1.Pod) {
+		sn.write(ctx, ns+"-crash.yaml", staticPodManifest("crash", ns, func(p *corev1.Pod) {
 			p.Spec.Containers[0].Args = []string{"exit", "3", "2s"}
 		}))
 		Eventually(ctx, func(g Gomega) {
@@ -121,7 +121,7 @@ var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-ac
 				g.Expect(p.UID).NotTo(Equal(prev.UID), "mirror pod %s should be a new object after the %s delete", orig.Name, del.how)
 			}).WithTimeout(timeouts.Long).Should(Succeed()) // the kubelet recreates it at its next pod sync: 73–82 s seen on 1.37
 			framework.RecordLatency("mirror pod deleted ("+del.how+") → recreated", sn.Name, time.Since(deleted))
-			running, err := staticpod.ContainerRunning(sn.Node, containerID)
+			running, err := staticpod.ContainerRunning(ctx, sn.Node, containerID)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(running).To(BeTrue(), "on node %s the static pod's container %s must keep running through the %s delete of its mirror", sn.Name, containerID, del.how)
 			// The kubelet writes the recreated mirror's status on its own schedule: wait up to Long for it.
@@ -134,7 +134,7 @@ var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-ac
 				g.Expect(p.Status.ContainerStatuses[0].RestartCount).To(BeZero())
 			}).WithTimeout(timeouts.Long).Should(Succeed())
 			framework.RecordLatency("mirror pod recreated ("+del.how+") → its status reported", sn.Name, time.Since(deleted))
-			Expect(staticpod.ContainerRunning(sn.Node, containerID)).To(BeTrue(),
+			Expect(staticpod.ContainerRunning(ctx, sn.Node, containerID)).To(BeTrue(),
 				"on node %s the static pod's container %s should still be running after the %s delete of its mirror", sn.Name, containerID, del.how)
 		}
 	})
@@ -148,9 +148,9 @@ var _ = Describe("[sig-node] The manifest directory takes only pods", Label("sta
 			"\nspec:\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      containers:\n      - name: c\n        image: " + cfg.WorkloadImage + "\n"
 		daemon := "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: not-a-pod-ds\n  namespace: " + ns +
 			"\nspec:\n  selector:\n    matchLabels: {app: y}\n  template:\n    metadata:\n      labels: {app: y}\n    spec:\n      containers:\n      - name: c\n        image: " + cfg.WorkloadImage + "\n"
-		staticpod.Write(sn.Node, sn.Dir, ns+"-deploy.yaml", deploy)
-		staticpod.Write(sn.Node, sn.Dir, ns+"-ds.yaml", daemon)
-		staticpod.Write(sn.Node, sn.Dir, ns+"-broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: [this is: not valid\n")
+		sn.write(ctx, ns+"-deploy.yaml", deploy)
+		sn.write(ctx, ns+"-ds.yaml", daemon)
+		sn.write(ctx, ns+"-broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: [this is: not valid\n")
 
 		Consistently(ctx, func(g Gomega) {
 			pods, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
@@ -251,12 +251,11 @@ func stopScheduler(ctx context.Context) (restart func()) {
 	sn := onNode(ctx, cp)
 	manifest := path.Join(sn.Dir, "kube-scheduler.yaml")
 	const aside = "/etc/kubernetes/kube-scheduler.yaml.dsconform-moved"
-	staticpod.Move(sn.Node, manifest, aside)
+	sn.MoveAside(ctx, manifest, aside)
 	waitForMirrorGone(ctx, "kube-system", "kube-scheduler", cp)
 	return func() {
 		GinkgoHelper()
-		_, err := runOn(sn.Node, "mv", aside, manifest)
-		Expect(err).NotTo(HaveOccurred(), "moving kube-scheduler's manifest back on node %s", cp)
+		sn.MoveBack(ctx, manifest)
 		waitForMirror(ctx, "kube-system", "kube-scheduler", cp)
 	}
 }
@@ -273,7 +272,7 @@ var _ = Describe("[sig-node] The kubelet restarts a crashed control-plane compon
 		old := before.Status.ContainerStatuses[0]
 
 		killed := time.Now()
-		out, err := runOn(sn.Node, "pkill", "-KILL", "-x", "kube-scheduler")
+		out, err := runOn(ctx, sn.Node, "pkill", "-KILL", "-x", "kube-scheduler")
 		Expect(err).NotTo(HaveOccurred(), "killing kube-scheduler on node %s: %s", cp, out)
 		Eventually(ctx, func(g Gomega) {
 			p, err := clients.Kube.CoreV1().Pods("kube-system").Get(ctx, mirrorName, metav1.GetOptions{})
@@ -297,7 +296,7 @@ var _ = Describe("[sig-node] Finding the static pod directory", Label("staticpod
 		Expect(err).NotTo(HaveOccurred())
 		requireNodeAccess()
 		for _, n := range nodes {
-			fromHost, err := staticpod.ManifestDir(hostOf(ctx, n.Name))
+			fromHost, err := staticpod.ManifestDir(ctx, hostOf(ctx, n.Name))
 			Expect(err).NotTo(HaveOccurred(), "node %s: reading the static pod directory from the kubelet's command line and --config file", n.Name)
 			fromConfigz, err := staticpod.ManifestDirFromConfigz(kubeletConfigz(ctx, n.Name))
 			Expect(err).NotTo(HaveOccurred(), "node %s", n.Name)

@@ -20,7 +20,11 @@ import (
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/kindcluster"
+	"github.com/dsconform/dsconform/framework/leftovers"
+	"github.com/dsconform/dsconform/framework/node"
 	"github.com/dsconform/dsconform/framework/nodeaccess"
+	"github.com/dsconform/dsconform/framework/provenance"
+	"github.com/dsconform/dsconform/framework/runlease"
 )
 
 var (
@@ -31,6 +35,8 @@ var (
 	kind *kindcluster.Cluster
 	// agents reach nodes through privileged pods when E2E_NODE_ACCESS=agent.
 	agents *nodeaccess.Agents
+	// nodeChanges makes every change to a node, stamped with this run's ID.
+	nodeChanges node.Changer
 )
 
 // suiteState travels from process 1 to every parallel process.
@@ -38,9 +44,9 @@ type suiteState struct {
 	Kubeconfig string `json:"kubeconfig"`
 	Created    bool   `json:"created"`
 	IsKind     bool   `json:"isKind"`
-	RunID      string `json:"runID"` // labels this run's namespaces
+	RunID      string `json:"runID"` // stamps everything this run creates or changes
 	SetupSecs  float64
-	Swept      []string `json:"swept"` // what dead runs had left, removed before this one
+	Swept      leftovers.Result `json:"swept"` // what dead runs had left, and what was left alone
 	// ClusterDecision says whether the cluster was reused, created or replaced, and why.
 	ClusterDecision string `json:"clusterDecision"`
 	// AgentNamespace holds the node agent pods (E2E_NODE_ACCESS=agent).
@@ -101,16 +107,14 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	s.IsKind = clusterIsKind(ctx, c) && !cfg.NotKind
 	leaseCtx, cancel := context.WithCancel(context.Background())
 	stopLease = cancel
-	Expect(holdRunLease(leaseCtx, c, s.RunID)).To(Succeed())
-	sweepOn := kind
-	if s.IsKind && sweepOn == nil {
-		sweepOn = kindcluster.New(clusterNameOf(ctx, c), nil)
-	}
-	s.Swept = sweepLeftovers(ctx, c, sweepOn)
+	Expect(runlease.Hold(leaseCtx, c.Kube, s.RunID, GinkgoWriter)).To(Succeed())
+	var sweepAgents *nodeaccess.Agents
 	if cfg.NodeAccess == "agent" {
 		s.AgentNamespace = createAgentNamespace(ctx, c, s.RunID)
-		s.Swept = append(s.Swept, sweepThroughAgents(ctx, c, agentsIn(c, s.AgentNamespace))...)
+		sweepAgents = agentsIn(c, s.AgentNamespace)
 	}
+	// The lease is ours: every other run whose stamps are here is dead.
+	s.Swept = sweepStamps(ctx, c, s.IsKind, sweepAgents, func(run string) bool { return provenance.Dead(run, s.RunID) })
 	recordSweep(s.Swept)
 	s.SetupSecs = time.Since(start).Seconds()
 	Expect(writeEnvironment(ctx, c, s)).To(Succeed())
@@ -129,6 +133,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	if state.AgentNamespace != "" {
 		agents = agentsIn(clients, state.AgentNamespace)
 	}
+	nodeChanges = node.Changer{Client: clients.Kube, Run: state.RunID}
 }, NodeTimeout(15*time.Minute))
 
 var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
@@ -136,15 +141,9 @@ var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
 		return
 	}
 	if stopLease != nil {
-		defer func() { stopLease(); releaseRunLease(context.Background(), clients) }()
+		defer func() { stopLease(); runlease.Release(context.Background(), clients.Kube) }()
 	}
-	// Through agents, node files are checked (and anything left undone) before the agents go.
-	var leftOnNodes []string
-	if agents != nil {
-		leftOnNodes = sweepThroughAgents(ctx, clients, agents)
-	}
-	removeAgents(ctx)
-	checkNothingLeaked(ctx, leftOnNodes)
+	checkNothingLeaked(ctx)
 	if kind != nil && !cfg.UseExistingCluster {
 		dir := filepath.Join(cfg.Artifacts, "kind-logs")
 		if err := kind.ExportLogs(dir); err != nil {
@@ -182,7 +181,7 @@ func clusterIsKind(ctx context.Context, c *framework.Clients) bool {
 func createAgentNamespace(ctx context.Context, c *framework.Clients, runID string) string {
 	GinkgoHelper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "dsconform-agents-" + runID, Labels: map[string]string{
-		framework.RunLabel: runID, nodeaccess.AgentLabel: "true",
+		provenance.RunLabel: runID, nodeaccess.AgentLabel: "true",
 		"pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/warn": "privileged"}}}
 	_, err := c.Kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred(), "creating the node agents' namespace")

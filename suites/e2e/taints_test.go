@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/dsconform/dsconform/framework"
-	"github.com/dsconform/dsconform/framework/node"
 )
 
 // vipOnly is the seeds' NoExecute taint.
@@ -29,7 +28,7 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		before := podUIDs(ctx, ds)
 
 		tainted := time.Now()
-		node.AddTaint(ctx, clients.Kube, target, vipOnly)
+		nodeChanges.AddTaint(ctx, target, vipOnly)
 		Eventually(ctx, func(g Gomega) {
 			g.Expect(daemonPods(ctx, g, ds)).NotTo(HaveKey(target), "node %s is tainted VIPOnly=true:NoExecute; its daemon pod should be evicted", target)
 		}).WithTimeout(timeouts.Medium).Should(Succeed())
@@ -40,7 +39,7 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		}
 
 		untainted := time.Now()
-		node.RemoveTaint(ctx, clients.Kube, target, vipOnly)
+		nodeChanges.RemoveTaint(ctx, target, vipOnly)
 		expectPlacement(ctx, ds, workers)
 		framework.RecordLatency("taint removed → daemon pod running", target, time.Since(untainted))
 	})
@@ -49,7 +48,7 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		ns := newNamespace(ctx, "ds-tolerate")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
 		workers := eligibleNodes(ctx)
-		node.AddTaint(ctx, clients.Kube, workers[0], vipOnly)
+		nodeChanges.AddTaint(ctx, workers[0], vipOnly)
 		expectPlacement(ctx, ds, workers[1:])
 
 		patch := `{"spec":{"template":{"spec":{"tolerations":[{"key":"VIPOnly","operator":"Equal","value":"true","effect":"NoExecute"}]}}}}`
@@ -60,8 +59,8 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 
 	It("tolerates every taint with an empty key and operator Exists", Label("DS-TAINT-03"), func(ctx SpecContext) {
 		workers := needNodes(ctx, 2) // a NoExecute and a NoSchedule taint on two nodes
-		node.AddTaint(ctx, clients.Kube, workers[0], corev1.Taint{Key: "dsconform.e2e/exec", Value: "x", Effect: corev1.TaintEffectNoExecute})
-		node.AddTaint(ctx, clients.Kube, workers[1], corev1.Taint{Key: "dsconform.e2e/sched", Effect: corev1.TaintEffectNoSchedule})
+		nodeChanges.AddTaint(ctx, workers[0], corev1.Taint{Key: "dsconform.e2e/exec", Value: "x", Effect: corev1.TaintEffectNoExecute})
+		nodeChanges.AddTaint(ctx, workers[1], corev1.Taint{Key: "dsconform.e2e/sched", Effect: corev1.TaintEffectNoSchedule})
 		ns := newNamespace(ctx, "ds-exists")
 		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithToleration(corev1.Toleration{Operator: corev1.TolerationOpExists}).Obj())
 		want := expectedFor(ctx, ds)
@@ -75,7 +74,7 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		workers := needNodes(ctx, 2) // the second DaemonSet must run somewhere
 		target := workers[0]
 		uid := onePodOn(ctx, first, target).UID
-		node.AddTaint(ctx, clients.Kube, target, corev1.Taint{Key: "dsconform.e2e/nosched", Value: "x", Effect: corev1.TaintEffectNoSchedule})
+		nodeChanges.AddTaint(ctx, target, corev1.Taint{Key: "dsconform.e2e/nosched", Value: "x", Effect: corev1.TaintEffectNoSchedule})
 
 		// The controller does not resync a DaemonSet for a taint that only stops new pods on
 		// a node that keeps its pod (its node handler enqueues on create/delete needs only), so
@@ -105,7 +104,7 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 
 	It("ignores PreferNoSchedule taints", Label("DS-TAINT-05"), func(ctx SpecContext) {
 		workers := eligibleNodes(ctx)
-		node.AddTaint(ctx, clients.Kube, workers[0], corev1.Taint{Key: "dsconform.e2e/prefer", Value: "x", Effect: corev1.TaintEffectPreferNoSchedule})
+		nodeChanges.AddTaint(ctx, workers[0], corev1.Taint{Key: "dsconform.e2e/prefer", Value: "x", Effect: corev1.TaintEffectPreferNoSchedule})
 		ns := newNamespace(ctx, "ds-prefer")
 		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj())
 		expectPlacement(ctx, ds, workers)
@@ -119,7 +118,7 @@ var _ = Describe("[sig-apps] DaemonSet toleration matching", Serial, Label("daem
 		workers := needNodes(ctx, 2) // one tainted, one where every DaemonSet must run
 		target := workers[0]
 		tier := corev1.Taint{Key: "dsconform.e2e/tier", Value: "gold", Effect: corev1.TaintEffectNoSchedule}
-		node.AddTaint(ctx, clients.Kube, target, tier)
+		nodeChanges.AddTaint(ctx, target, tier)
 		ns := newNamespace(ctx, "ds-operators")
 		byDefault := createDaemonSet(ctx, newDaemonSet("operator-omitted", ns).WithToleration(
 			corev1.Toleration{Key: tier.Key, Value: "gold", Effect: tier.Effect}).Obj())
@@ -151,9 +150,9 @@ var _ = Describe("[sig-apps] DaemonSet toleration matching", Serial, Label("daem
 		keptPod, liftedPod := onePodOn(ctx, ds, kept), onePodOn(ctx, ds, lifted)
 
 		tainted := time.Now()
-		node.AddTaint(ctx, clients.Kube, kept, vipOnly)
-		node.AddTaint(ctx, clients.Kube, lifted, vipOnly)
-		node.RemoveTaint(ctx, clients.Kube, lifted, vipOnly)
+		nodeChanges.AddTaint(ctx, kept, vipOnly)
+		nodeChanges.AddTaint(ctx, lifted, vipOnly)
+		nodeChanges.RemoveTaint(ctx, lifted, vipOnly)
 		Expect(time.Since(tainted)).To(BeNumerically("<", grace/2),
 			"precondition: the taint must be lifted from %s well within its %s tolerationSeconds", lifted, grace)
 

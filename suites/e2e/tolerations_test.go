@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/dsconform/dsconform/framework/daemonset"
-	"github.com/dsconform/dsconform/framework/node"
 )
 
 var _ = Describe("[sig-apps] DaemonSet default tolerations", Label("daemonset", "tolerations"), func() {
@@ -58,7 +57,7 @@ var _ = Describe("[sig-apps] DaemonSet on cordoned nodes", Serial, Label("daemon
 		workers := eligibleNodes(ctx)
 		target := workers[0]
 		uid := onePodOn(ctx, first, target).UID
-		node.Cordon(ctx, clients.Kube, target)
+		nodeChanges.Cordon(ctx, target)
 
 		second := createDaemonSet(ctx, newDaemonSet("second", ns).Obj())
 		expectPlacement(ctx, second, workers)

@@ -48,15 +48,15 @@ var _ = Describe("[sig-node] Static pods may not reference API objects", Label("
 		}
 		since := time.Now().Add(-2 * time.Second)
 		for _, r := range refs {
-			staticpod.Write(sn.Node, sn.Dir, ns+"-"+r.name+".yaml", staticPodManifest(r.name, ns, r.mutate))
+			sn.write(ctx, ns+"-"+r.name+".yaml", staticPodManifest(r.name, ns, r.mutate))
 		}
 		By("a control static pod written with them runs: the kubelet read the directory")
-		staticpod.Write(sn.Node, sn.Dir, ns+"-control.yaml", staticPodManifest("control", ns))
+		sn.write(ctx, ns+"-control.yaml", staticPodManifest("control", ns))
 		waitForMirror(ctx, ns, "control", sn.Name)
 
 		By("the kubelet names each refusal in its log")
 		Eventually(ctx, func(g Gomega) {
-			out, err := sn.Node.Run(nil, "journalctl", "-u", "kubelet", "--no-pager", "-o", "cat", "--since", fmt.Sprintf("@%d", since.Unix()))
+			out, err := sn.Node.Run(ctx, nil, "journalctl", "-u", "kubelet", "--no-pager", "-o", "cat", "--since", fmt.Sprintf("@%d", since.Unix()))
 			g.Expect(err).NotTo(HaveOccurred())
 			for _, r := range refs {
 				file := ns + "-" + r.name + ".yaml"
@@ -67,7 +67,7 @@ var _ = Describe("[sig-node] Static pods may not reference API objects", Label("
 
 		By("throughout a window, none of them gets a sandbox or a mirror pod")
 		Consistently(ctx, func(g Gomega) {
-			out, err := sn.Node.Run(nil, "crictl", "pods", "--namespace", "^"+ns+"$", "-o", "json")
+			out, err := sn.Node.Run(ctx, nil, "crictl", "pods", "--namespace", "^"+ns+"$", "-o", "json")
 			g.Expect(err).NotTo(HaveOccurred(), "crictl pods on node %s", sn.Name)
 			var sandboxes struct {
 				Items []struct{ Metadata struct{ Name string } } `json:"items"`

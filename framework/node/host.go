@@ -1,0 +1,162 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"path"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive
+	. "github.com/onsi/gomega"    //nolint:revive
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/dsconform/dsconform/framework/nodeaccess"
+	"github.com/dsconform/dsconform/framework/provenance"
+)
+
+// Host changes files and iptables rules on a node's host. Each change is stamped on the
+// Node before it is made, so a run killed in between leaves a stamp whose undo is a
+// no-op rather than a change nobody knows of; the stamp goes once the undo is done.
+type Host struct {
+	nodeaccess.Node
+	Changer Changer
+}
+
+// UndoOnHost undoes one stamped host change on n and returns what it did ("" when there
+// was nothing left to undo).
+func UndoOnHost(ctx context.Context, n nodeaccess.Node, ch provenance.Change) (string, error) {
+	script, err := provenance.HostUndo(ch)
+	if err != nil {
+		return "", err
+	}
+	out, err := n.Run(ctx, nil, "sh", "-c", script)
+	if err != nil {
+		return "", fmt.Errorf("node %s: undoing %s: %v: %s", n.Name(), ch, err, out)
+	}
+	return out, nil
+}
+
+// change stamps a host change, makes it with do, and registers its undo.
+func (h Host) change(ctx context.Context, ch provenance.Change, do func() error) provenance.Change {
+	GinkgoHelper()
+	done := h.Changer.ApplyWithoutUndo(ctx, h.Name(), ch)
+	DeferCleanup(func(ctx SpecContext) { h.undo(ctx, done) })
+	if err := do(); err != nil {
+		Fail(fmt.Sprintf("node %s: %s: %v", h.Name(), ch, err))
+	}
+	return done
+}
+
+func (h Host) undo(ctx context.Context, ch provenance.Change) {
+	GinkgoHelper()
+	_, err := UndoOnHost(ctx, h.Node, ch)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(Unstamp(ctx, h.Changer.Client, h.Name(), ch.ID)).To(Succeed(), "node %s: removing the stamp of %s", h.Name(), ch)
+}
+
+// undoNow undoes the run's latest matching host change now.
+func (h Host) undoNow(ctx context.Context, what string, match func(provenance.Change) bool) {
+	GinkgoHelper()
+	n, err := h.Changer.Client.CoreV1().Nodes().Get(ctx, h.Name(), metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred(), "node %s", h.Name())
+	ch, ok := provenance.Latest(n, h.Changer.Run, match)
+	Expect(ok).To(BeTrue(), "node %s: %s was not changed by this run, so it is not the suite's to undo", h.Name(), what)
+	h.undo(ctx, ch)
+}
+
+// WriteFile writes a file atomically (a temporary file, then a rename, so a reader such
+// as the kubelet never sees half of it) and registers its removal. The first write of a
+// path is stamped; a path that exists and this run did not write is refused, since the
+// suite must not overwrite what it did not create.
+func (h Host) WriteFile(ctx context.Context, dest, content string) string {
+	GinkgoHelper()
+	tmp := "/tmp/dsconform-" + path.Base(dest)
+	write := func() error {
+		out, err := h.Run(ctx, []byte(content), "sh", "-c", fmt.Sprintf("cat >%q && mv %q %q", tmp, tmp, dest))
+		if err != nil {
+			return fmt.Errorf("writing %s: %v: %s", dest, err, out)
+		}
+		return nil
+	}
+	n, err := h.Changer.Client.CoreV1().Nodes().Get(ctx, h.Name(), metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred(), "node %s", h.Name())
+	if _, ours := provenance.Latest(n, h.Changer.Run, func(c provenance.Change) bool { return c.Kind == provenance.File && c.Path == dest }); ours {
+		Expect(write()).To(Succeed(), "node %s", h.Name())
+		return dest
+	}
+	out, err := h.Run(ctx, nil, "sh", "-c", fmt.Sprintf("test ! -e %q || echo exists", dest))
+	Expect(err).NotTo(HaveOccurred(), "node %s: checking for %s", h.Name(), dest)
+	Expect(out).To(BeEmpty(), "node %s: %s exists and was not written by this run: the suite does not overwrite it", h.Name(), dest)
+	ch := h.Changer.New(provenance.File)
+	ch.Path = dest
+	h.change(ctx, ch, write)
+	return dest
+}
+
+// RemoveFile removes a file this run wrote, now, and its stamp.
+func (h Host) RemoveFile(ctx context.Context, file string) {
+	GinkgoHelper()
+	h.undoNow(ctx, "file "+file, func(c provenance.Change) bool { return c.Kind == provenance.File && c.Path == file })
+}
+
+// MoveAside moves a file to another path and registers moving it back.
+func (h Host) MoveAside(ctx context.Context, from, to string) {
+	GinkgoHelper()
+	ch := h.Changer.New(provenance.Moved)
+	ch.From, ch.Path = from, to
+	h.change(ctx, ch, func() error {
+		out, err := h.Run(ctx, nil, "sh", "-c", fmt.Sprintf("test ! -e %q && mv %q %q", to, from, to))
+		if err != nil {
+			return fmt.Errorf("moving %s to %s (which must not exist): %v: %s", from, to, err, out)
+		}
+		return nil
+	})
+}
+
+// MoveBack moves a file this run moved aside back now.
+func (h Host) MoveBack(ctx context.Context, from string) {
+	GinkgoHelper()
+	h.undoNow(ctx, "the move of "+from, func(c provenance.Change) bool { return c.Kind == provenance.Moved && c.From == from })
+}
+
+// InsertRule inserts an iptables rule (chain and match, as after -I) and registers its deletion.
+func (h Host) InsertRule(ctx context.Context, rule ...string) {
+	GinkgoHelper()
+	ch := h.Changer.New(provenance.IPTables)
+	ch.Rule = rule
+	h.change(ctx, ch, func() error {
+		out, err := h.Run(ctx, nil, "iptables", append([]string{"-I"}, rule...)...)
+		if err != nil {
+			return fmt.Errorf("iptables -I: %v: %s", err, out)
+		}
+		return nil
+	})
+}
+
+// DeleteRule deletes an iptables rule this run inserted, now.
+func (h Host) DeleteRule(ctx context.Context, rule ...string) {
+	GinkgoHelper()
+	h.undoNow(ctx, "iptables rule", func(c provenance.Change) bool {
+		return c.Kind == provenance.IPTables && fmt.Sprint(c.Rule) == fmt.Sprint(rule)
+	})
+}
+
+// StopService stops a systemd service on the host and registers starting it again.
+func (h Host) StopService(ctx context.Context, unit string) {
+	GinkgoHelper()
+	ch := h.Changer.New(provenance.Stopped)
+	ch.Service = unit
+	h.change(ctx, ch, func() error {
+		out, err := h.Run(ctx, nil, "systemctl", "stop", unit)
+		if err != nil {
+			return fmt.Errorf("systemctl stop %s: %v: %s", unit, err, out)
+		}
+		return nil
+	})
+}
+
+// StartService starts a service this run stopped, now.
+func (h Host) StartService(ctx context.Context, unit string) {
+	GinkgoHelper()
+	h.undoNow(ctx, "service "+unit, func(c provenance.Change) bool { return c.Kind == provenance.Stopped && c.Service == unit })
+}
