@@ -110,3 +110,9 @@ func readySince(p *corev1.Pod) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
+
+// Ready reports whether the pod's Ready condition is true.
+func Ready(p *corev1.Pod) bool {
+	_, ok := readySince(p)
+	return ok
+}

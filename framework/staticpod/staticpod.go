@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
 	"github.com/dsconform/dsconform/framework/nodeaccess"
@@ -146,3 +148,36 @@ func containerRunning(out string) (bool, error) {
 }
 
 func firstLine(s string) string { return strings.SplitN(strings.TrimSpace(s), "\n", 2)[0] }
+
+// CheckMirror says what, if anything, keeps p from being the valid, running mirror pod of
+// a static pod on node nodeName: the kubelet's config annotations (hash set, mirror equal
+// to it, source not the API), exactly one owner reference (the Node, as controller), the
+// node, not being deleted, phase Running with a container status. Replacing, when not
+// empty, is the UID of an earlier mirror that p must not be (a deleted mirror lingers,
+// terminating, until the kubelet recreates it).
+func CheckMirror(p *corev1.Pod, nodeName string, replacing types.UID) error {
+	hash := p.Annotations["kubernetes.io/config.hash"]
+	switch {
+	case replacing != "" && p.UID == replacing:
+		return fmt.Errorf("mirror pod %s on node %s is still the earlier one (UID %s)", p.Name, nodeName, p.UID)
+	case p.DeletionTimestamp != nil:
+		return fmt.Errorf("mirror pod %s on node %s is being deleted (since %s)", p.Name, nodeName, p.DeletionTimestamp)
+	case hash == "":
+		return fmt.Errorf("mirror pod %s on node %s has no kubernetes.io/config.hash annotation", p.Name, nodeName)
+	case p.Annotations["kubernetes.io/config.mirror"] != hash:
+		return fmt.Errorf("mirror pod %s on node %s: kubernetes.io/config.mirror %q must equal config.hash %q", p.Name, nodeName, p.Annotations["kubernetes.io/config.mirror"], hash)
+	case p.Annotations["kubernetes.io/config.source"] != "file":
+		return fmt.Errorf("mirror pod %s on node %s: kubernetes.io/config.source is %q, want file", p.Name, nodeName, p.Annotations["kubernetes.io/config.source"])
+	case len(p.OwnerReferences) != 1:
+		return fmt.Errorf("mirror pod %s on node %s has %d owner references, want exactly one (the Node): %v", p.Name, nodeName, len(p.OwnerReferences), p.OwnerReferences)
+	case p.OwnerReferences[0].Kind != "Node" || p.OwnerReferences[0].Name != nodeName:
+		return fmt.Errorf("mirror pod %s is owned by %s %s, want Node %s", p.Name, p.OwnerReferences[0].Kind, p.OwnerReferences[0].Name, nodeName)
+	case p.OwnerReferences[0].Controller == nil || !*p.OwnerReferences[0].Controller:
+		return fmt.Errorf("mirror pod %s: the Node owner reference must be controller: true", p.Name)
+	case p.Spec.NodeName != nodeName:
+		return fmt.Errorf("mirror pod %s: spec.nodeName is %q, want %s", p.Name, p.Spec.NodeName, nodeName)
+	case p.Status.Phase != corev1.PodRunning || len(p.Status.ContainerStatuses) == 0:
+		return fmt.Errorf("mirror pod %s on node %s: phase %s with %d container statuses, want Running with its containers", p.Name, nodeName, p.Status.Phase, len(p.Status.ContainerStatuses))
+	}
+	return nil
+}

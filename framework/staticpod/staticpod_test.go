@@ -4,6 +4,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestManifestDirFrom(t *testing.T) {
@@ -81,6 +84,44 @@ func TestManifestDirFromConfigz(t *testing.T) {
 		got, err := ManifestDirFromConfigz([]byte(c.raw))
 		if got != c.want || (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
 			t.Errorf("ManifestDirFromConfigz(%s) = %q, %v; want %q, error containing %q", c.raw, got, err, c.want, c.err)
+		}
+	}
+}
+
+func TestCheckMirror(t *testing.T) {
+	yes := true
+	valid := func() *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "web-w1", UID: "new",
+				Annotations:     map[string]string{"kubernetes.io/config.hash": "h", "kubernetes.io/config.mirror": "h", "kubernetes.io/config.source": "file"},
+				OwnerReferences: []metav1.OwnerReference{{Kind: "Node", Name: "w1", Controller: &yes}}},
+			Spec:   corev1.PodSpec{NodeName: "w1"},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{ContainerID: "containerd://1"}}},
+		}
+	}
+	if err := CheckMirror(valid(), "w1", "old"); err != nil {
+		t.Fatalf("valid mirror: %v", err)
+	}
+	now := metav1.Now()
+	for name, c := range map[string]struct {
+		mutate func(*corev1.Pod)
+		want   string
+	}{
+		"the earlier mirror": {func(p *corev1.Pod) { p.UID = "old" }, "still the earlier one"},
+		"terminating":        {func(p *corev1.Pod) { p.DeletionTimestamp = &now }, "being deleted"},
+		"no hash":            {func(p *corev1.Pod) { delete(p.Annotations, "kubernetes.io/config.hash") }, "config.hash"},
+		"mirror != hash":     {func(p *corev1.Pod) { p.Annotations["kubernetes.io/config.mirror"] = "x" }, "must equal"},
+		"from the API":       {func(p *corev1.Pod) { p.Annotations["kubernetes.io/config.source"] = "api" }, "config.source"},
+		"two owners":         {func(p *corev1.Pod) { p.OwnerReferences = append(p.OwnerReferences, p.OwnerReferences[0]) }, "2 owner references"},
+		"owned by a DS":      {func(p *corev1.Pod) { p.OwnerReferences[0].Kind = "DaemonSet" }, "owned by DaemonSet"},
+		"not controller":     {func(p *corev1.Pod) { p.OwnerReferences[0].Controller = nil }, "controller: true"},
+		"another node":       {func(p *corev1.Pod) { p.Spec.NodeName = "w2" }, "spec.nodeName"},
+		"pending":            {func(p *corev1.Pod) { p.Status.Phase = corev1.PodPending }, "phase Pending"},
+	} {
+		p := valid()
+		c.mutate(p)
+		if err := CheckMirror(p, "w1", "old"); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to say %q", name, err, c.want)
 		}
 	}
 }

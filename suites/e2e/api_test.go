@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dsconform/dsconform/framework/daemonset"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -64,6 +65,41 @@ var _ = Describe("[sig-apps] DaemonSet API", Label("daemonset", "api"), func() {
 		Expect(ds.Generation).To(Equal(gen+1), "a template change increments metadata.generation")
 		Expect(ds.Status.ObservedGeneration).To(Equal(ds.Generation))
 		Expect(ds.Status.UpdatedNumberScheduled).To(Equal(workers))
+		// "updated" must count the pods that carry the new template's hash, not just pods
+		hash := currentHash(ctx, ds)
+		Eventually(ctx, func(g Gomega) {
+			var onNew []string
+			for n, ps := range daemonPods(ctx, g, ds) {
+				if ps[0].Labels[appsv1.DefaultDaemonSetUniqueLabelKey] == hash {
+					onNew = append(onNew, n)
+				}
+			}
+			g.Expect(onNew).To(HaveLen(int(workers)), "pods carrying the new template hash %s, against updatedNumberScheduled=%d", hash, workers)
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+
+		By("a DaemonSet whose pods run but never become ready: numberReady and numberAvailable stay 0")
+		notReady := createDaemonSet(ctx, newDaemonSet("never-ready", ns).WithEnv("READY_FILE", "/nonexistent/ready").Obj())
+		statusOf := func(g Gomega) appsv1.DaemonSetStatus {
+			cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, notReady.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			pods := daemonPods(ctx, g, cur)
+			g.Expect(pods).To(HaveLen(int(workers)), "a running pod of %s on every eligible node", cur.Name)
+			for n, ps := range pods {
+				g.Expect(daemonset.Ready(&ps[0])).To(BeFalse(), "pod %s on node %s: its readiness probe fails, so it must not be Ready", ps[0].Name, n)
+			}
+			return cur.Status
+		}
+		Eventually(ctx, func(g Gomega) {
+			st := statusOf(g)
+			g.Expect(st.CurrentNumberScheduled).To(Equal(workers), "currentNumberScheduled of %s", notReady.Name)
+			g.Expect(st.UpdatedNumberScheduled).To(Equal(workers), "updatedNumberScheduled of %s", notReady.Name)
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+		Consistently(ctx, func(g Gomega) {
+			st := statusOf(g)
+			g.Expect(st.NumberReady).To(BeZero(), "numberReady of %s, whose %d running pods are all not Ready: %+v", notReady.Name, workers, st)
+			g.Expect(st.NumberAvailable).To(BeZero(), "numberAvailable of %s: %+v", notReady.Name, st)
+			g.Expect(st.NumberUnavailable).To(Equal(workers), "numberUnavailable of %s: %+v", notReady.Name, st)
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 
 	It("reads and patches the status subresource", Label("DS-API-02"), func(ctx SpecContext) {

@@ -20,10 +20,19 @@ import (
 var _ = Describe("[sig-apps] DaemonSet deletion", Label("daemonset", "deletion"), func() {
 	It("removes every daemon pod on background cascade delete", Label("DS-DEL-01"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-del-bg")
+		eligibleNodes(ctx) // precondition: there are daemon pods to delete
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		before := podUIDs(ctx, ds)
 		bg := metav1.DeletePropagationBackground
 		Expect(clients.Kube.AppsV1().DaemonSets(ns).Delete(ctx, ds.Name, metav1.DeleteOptions{PropagationPolicy: &bg})).To(Succeed())
-		expectNoPods(ctx, ns, ds)
+		// Deleted, not orphaned: every pod of the DaemonSet goes, owned or not.
+		Eventually(ctx, func(g Gomega) {
+			var left []string
+			for _, p := range listPods(ctx, g, ns, ds) {
+				left = append(left, fmt.Sprintf("%s on %s (controller %v)", p.Name, p.Spec.NodeName, metav1.GetControllerOf(&p)))
+			}
+			g.Expect(left).To(BeEmpty(), "pods of background-deleted DaemonSet %s/%s that are still running (of %d before: %v)", ns, ds.Name, len(before), before)
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
 	})
 
 	It("keeps the DaemonSet until its pods are gone on foreground cascade delete", Label("DS-DEL-02"), func(ctx SpecContext) {
@@ -48,6 +57,8 @@ var _ = Describe("[sig-apps] DaemonSet deletion", Label("daemonset", "deletion")
 			}
 			g.Expect(gone).To(BeTrue(), "DaemonSet %s/%s still present while %d of its pods remain (expected while they terminate)", ns, ds.Name, len(pods))
 		}).WithTimeout(timeouts.Medium).WithPolling(timeouts.Poll).Should(Succeed())
+		// Deleted, not orphaned: no pod of the selector runs on, owned or not.
+		Expect(listPods(ctx, Default, ns, ds)).To(BeEmpty(), "pods matching the selector of foreground-deleted DaemonSet %s/%s", ns, ds.Name)
 	})
 
 	It("leaves pods running when orphaned, and a new DaemonSet with the same selector and template adopts them without restarting them", Label("DS-DEL-03"), func(ctx SpecContext) {
@@ -70,6 +81,7 @@ var _ = Describe("[sig-apps] DaemonSet deletion", Label("daemonset", "deletion")
 
 	It("adopts orphaned pods into a DaemonSet with a different template, which replaces them by its update strategy when they are out of date", Label("DS-DEL-04"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-orphan-new")
+		eligibleNodes(ctx) // precondition: there are daemon pods to orphan
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
 		before := podUIDs(ctx, ds)
 		orphanDelete(ctx, ds)
@@ -92,6 +104,14 @@ var _ = Describe("[sig-apps] DaemonSet deletion", Label("daemonset", "deletion")
 					g.Expect(p.Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: "VERSION", Value: "2"}),
 						"node %s: the orphan was replaced, so its replacement must run the adopter's template", n)
 				}
+			}
+			// Adopted, then kept or replaced: never left running beside the adopter's pod.
+			perNode := map[string][]string{}
+			for _, p := range listPods(ctx, g, ns, adopter) {
+				perNode[p.Spec.NodeName] = append(perNode[p.Spec.NodeName], fmt.Sprintf("%s (uid %s, controller %v)", p.Name, p.UID, metav1.GetControllerOf(&p)))
+			}
+			for n := range before {
+				g.Expect(perNode[n]).To(HaveLen(1), "node %s: exactly one pod matching the selector; an orphan the adopter did not adopt would run beside its own pod", n)
 			}
 		}).WithTimeout(timeouts.Medium).Should(Succeed())
 		for n, k := range kept {
@@ -196,9 +216,3 @@ func ownedPods(ctx SpecContext, g Gomega, ns string, uid types.UID) []string {
 	return out
 }
 
-func expectNoPods(ctx SpecContext, ns string, ds *appsv1.DaemonSet) {
-	GinkgoHelper()
-	Eventually(ctx, func(g Gomega) {
-		g.Expect(ownedPods(ctx, g, ns, ds.UID)).To(BeEmpty(), "pods of deleted DaemonSet %s", ds.Name)
-	}).WithTimeout(timeouts.Medium).Should(Succeed())
-}

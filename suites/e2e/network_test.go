@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -65,10 +66,43 @@ var _ = Describe("[sig-apps] Communicating with daemon pods", Label("daemonset",
 			g.Expect(nodesSeen).To(ConsistOf(workers), "ready addresses of the headless Service, by node")
 		}).WithTimeout(timeouts.Medium).Should(Succeed())
 
-		out := runClientPod(ctx, ns, workers[0], fmt.Sprintf("http://daemons.%s.svc.cluster.local:8080/", ns))
-		Expect(out).To(ContainSubstring(".svc.cluster.local:8080/ "), "the client pod's output")
-		answer := strings.TrimSpace(out[strings.LastIndex(out, " ")+1:])
-		Expect(workers).To(ContainElement(answer), "the Service should be answered by a daemon pod on some worker")
+		By("the headless name resolves, in the cluster's DNS, to one address per daemon pod")
+		var podIPs []string
+		for _, ps := range daemonPods(ctx, Default, ds) {
+			podIPs = append(podIPs, ps[0].Status.PodIP)
+		}
+		headlessName := fmt.Sprintf("daemons-headless.%s.svc.cluster.local", ns)
+		var resolved []string
+		for _, l := range strings.Split(strings.TrimSpace(runWorkloadPod(ctx, ns, workers[0], "resolve", headlessName)), "\n") {
+			if f := strings.Fields(l); len(f) == 2 && f[0] == headlessName {
+				resolved = append(resolved, f[1])
+			}
+		}
+		Expect(resolved).To(ConsistOf(podIPs), "DNS answers for %s from a pod on %s, against the daemon pods' IPs", headlessName, workers[0])
+
+		By("requests to the ClusterIP Service, each on a fresh connection, reach daemon pods on more than one node")
+		const requests = 12
+		url := fmt.Sprintf("http://daemons.%s.svc.cluster.local:8080/", ns)
+		urls := make([]string, requests)
+		for i := range urls {
+			urls[i] = url
+		}
+		answered := map[string]int{}
+		for _, l := range strings.Split(strings.TrimSpace(runClientPod(ctx, ns, workers[0], urls...)), "\n") {
+			if f := strings.Fields(l); len(f) == 2 && f[0] == url {
+				answered[f[1]]++
+			}
+		}
+		total := 0
+		for n, c := range answered {
+			Expect(workers).To(ContainElement(n), "the Service was answered by %q, not a node running a daemon pod", n)
+			total += c
+		}
+		Expect(total).To(Equal(requests), "answers to %d requests, by node: %v", requests, answered)
+		if len(workers) >= 2 {
+			Expect(len(answered)).To(BeNumerically(">=", 2), "%d requests on fresh connections should reach daemon pods on more than one of %v (random choice: all on one node has probability %.1g); answers by node: %v",
+				requests, workers, math.Pow(1/float64(len(workers)), requests-1), answered)
+		}
 	})
 
 	It("lets a pod on one worker reach a daemon pod on another worker by pod IP", Label("DS-NET-03"), func(ctx SpecContext) {
@@ -85,9 +119,16 @@ var _ = Describe("[sig-apps] Communicating with daemon pods", Label("daemonset",
 // once it succeeded, failing with its logs when it did not.
 func runClientPod(ctx context.Context, ns, nodeName string, urls ...string) string {
 	GinkgoHelper()
+	return runWorkloadPod(ctx, ns, nodeName, append([]string{"get"}, urls...)...)
+}
+
+// runWorkloadPod runs the workload image with args on a node, once, and returns its
+// output when it succeeded, failing with its logs when it did not.
+func runWorkloadPod(ctx context.Context, ns, nodeName string, args ...string) string {
+	GinkgoHelper()
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "client-", Namespace: ns},
 		Spec: corev1.PodSpec{NodeName: nodeName, RestartPolicy: corev1.RestartPolicyNever,
-			Containers: []corev1.Container{{Name: "get", Image: cfg.WorkloadImage, Args: append([]string{"get"}, urls...)}}}}
+			Containers: []corev1.Container{{Name: args[0], Image: cfg.WorkloadImage, Args: args}}}}
 	created, err := clients.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	Expect(err).NotTo(HaveOccurred())
 	Eventually(ctx, func(g Gomega) {

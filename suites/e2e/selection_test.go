@@ -28,12 +28,25 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 	})
 
 	It("runs pods only on nodes matching required node affinity", Label("DS-SEL-02"), func(ctx SpecContext) {
-		workers := needNodes(ctx, 3) // two match the affinity, one must not
+		workers := needNodes(ctx, 3) // one per term, and one that matches neither
+		const rank = "dsconform.e2e/rank"
 		nodeChanges.SetLabel(ctx, workers[0], selectLabel, "gold")
-		nodeChanges.SetLabel(ctx, workers[1], selectLabel, "silver")
+		nodeChanges.SetLabel(ctx, workers[1], rank, "7")
+		nodeChanges.SetLabel(ctx, workers[2], selectLabel, "bronze")
+		nodeChanges.SetLabel(ctx, workers[2], rank, "3")
 		ns := newNamespace(ctx, "ds-affinity")
-		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithRequiredNodeAffinity(corev1.NodeSelectorTerm{
-			MatchExpressions: []corev1.NodeSelectorRequirement{{Key: selectLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{"gold", "silver"}}}}).Obj())
+		// Two terms, ORed; within a term, every expression must hold. Together they use
+		// In, NotIn, Exists, DoesNotExist, Gt and Lt.
+		byTier := corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{
+			{Key: selectLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{"gold", "silver"}},
+			{Key: rank, Operator: corev1.NodeSelectorOpDoesNotExist}}}
+		byRank := corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{
+			{Key: rank, Operator: corev1.NodeSelectorOpExists},
+			{Key: rank, Operator: corev1.NodeSelectorOpGt, Values: []string{"5"}},
+			{Key: rank, Operator: corev1.NodeSelectorOpLt, Values: []string{"9"}},
+			{Key: selectLabel, Operator: corev1.NodeSelectorOpNotIn, Values: []string{"bronze"}}}}
+		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithRequiredNodeAffinity(byTier, byRank).Obj())
+		By(fmt.Sprintf("%s matches the first term (tier=gold, no rank), %s the second (rank 7 in (5, 9), tier not bronze), %s neither (tier=bronze, rank 3)", workers[0], workers[1], workers[2]))
 		expectPlacement(ctx, ds, workers[:2])
 	})
 

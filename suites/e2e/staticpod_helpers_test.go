@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
 	"github.com/dsconform/dsconform/framework"
@@ -76,16 +77,23 @@ func staticPodManifest(name, ns string, mutate ...func(*corev1.Pod)) string {
 	return string(data)
 }
 
-// waitForMirror waits for the mirror pod of a static pod to be Running and returns it.
+// waitForMirror waits for the mirror pod of a static pod to be valid and Running, not
+// being deleted, and returns it.
 func waitForMirror(ctx context.Context, ns, name, nodeName string) *corev1.Pod {
+	GinkgoHelper()
+	return waitForNewMirror(ctx, ns, name, nodeName, "")
+}
+
+// waitForNewMirror is waitForMirror for a mirror that must replace the one with UID old
+// (a deleted mirror lingers, terminating, until the kubelet's next sync recreates it).
+func waitForNewMirror(ctx context.Context, ns, name, nodeName string, old types.UID) *corev1.Pod {
 	GinkgoHelper()
 	mirror := staticpod.MirrorName(name, nodeName)
 	var pod *corev1.Pod
 	Eventually(ctx, func(g Gomega) {
 		p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, mirror, metav1.GetOptions{})
 		g.Expect(err).NotTo(HaveOccurred(), "mirror pod %s/%s of the static pod on node %s", ns, mirror, nodeName)
-		g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "phase of mirror pod %s on node %s", mirror, nodeName)
-		g.Expect(p.Status.ContainerStatuses).NotTo(BeEmpty())
+		g.Expect(staticpod.CheckMirror(p, nodeName, old)).To(Succeed())
 		pod = p
 	}).WithTimeout(timeouts.Medium).Should(Succeed())
 	return pod
@@ -107,16 +115,7 @@ func waitForMirrorGone(ctx context.Context, ns, name, nodeName string) {
 // expectMirrorValid checks what makes a mirror pod a reflection of a static pod.
 func expectMirrorValid(p *corev1.Pod, nodeName string) {
 	GinkgoHelper()
-	hash := p.Annotations["kubernetes.io/config.hash"]
-	Expect(hash).NotTo(BeEmpty(), "mirror pod %s on node %s: annotation kubernetes.io/config.hash", p.Name, nodeName)
-	Expect(p.Annotations).To(HaveKeyWithValue("kubernetes.io/config.mirror", hash), "mirror pod %s: config.mirror must equal config.hash", p.Name)
-	Expect(p.Annotations).To(HaveKeyWithValue("kubernetes.io/config.source", "file"), "mirror pod %s: config.source", p.Name)
-	Expect(p.OwnerReferences).To(HaveLen(1), "mirror pod %s must have exactly one owner reference", p.Name)
-	ref := p.OwnerReferences[0]
-	Expect(ref.Kind).To(Equal("Node"), "owner of mirror pod %s", p.Name)
-	Expect(ref.Name).To(Equal(nodeName), "owner of mirror pod %s", p.Name)
-	Expect(ref.Controller).To(HaveValue(BeTrue()), "the Node owner reference of mirror pod %s must be controller: true", p.Name)
-	Expect(p.Spec.NodeName).To(Equal(nodeName))
+	Expect(staticpod.CheckMirror(p, nodeName, "")).To(Succeed())
 }
 
 func runOn(ctx context.Context, n nodeaccess.Node, name string, args ...string) (string, error) {

@@ -58,9 +58,13 @@ var _ = Describe("[sig-node] Static pods and DaemonSets side by side", Label("st
 			g.Expect(pods).To(HaveLen(1))
 			g.Expect(pods[0].UID).NotTo(Equal(daemonPod.UID), "the DaemonSet controller should create a new pod on node %s", sn.Name)
 		}).WithTimeout(timeouts.Medium).Should(Succeed())
-		again := waitForMirror(ctx, ns, "web", sn.Name)
-		Expect(again.Status.ContainerStatuses[0].ContainerID).To(Equal(mirror.Status.ContainerStatuses[0].ContainerID),
-			"the static pod on node %s kept running: same container after its mirror was deleted", sn.Name)
+		// The kubelet recreates the mirror at its next sync; until then the deleted one
+		// lingers. The new mirror must reflect the same, still running, container.
+		again := waitForNewMirror(ctx, ns, "web", sn.Name, mirror.UID)
+		containerID := mirror.Status.ContainerStatuses[0].ContainerID
+		Expect(again.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID),
+			"the static pod on node %s kept running: the recreated mirror %s should show the same container", sn.Name, again.UID)
+		Expect(staticpod.ContainerRunning(ctx, sn.Node, containerID)).To(BeTrue(), "container %s of the static pod should still run on node %s", containerID, sn.Name)
 	})
 })
 

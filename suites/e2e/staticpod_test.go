@@ -48,12 +48,14 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		before := waitForMirror(ctx, ns, "web", sn.Name)
 
 		sn.write(ctx, file, staticPodManifest("web", ns, func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].Value = "2" }))
-		Eventually(ctx, func(g Gomega) {
-			p := waitForMirror(ctx, ns, "web", sn.Name)
-			g.Expect(p.UID).NotTo(Equal(before.UID), "the edited static pod on node %s should be a new pod (new UID)", sn.Name)
-			g.Expect(p.Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: "VERSION", Value: "2"}), "the mirror pod should show the edited env")
-			g.Expect(p.Annotations["kubernetes.io/config.hash"]).NotTo(Equal(before.Annotations["kubernetes.io/config.hash"]), "an edit changes the config hash")
-		}).WithTimeout(timeouts.Medium).Should(Succeed())
+		after := waitForNewMirror(ctx, ns, "web", sn.Name, before.UID)
+		Expect(after.Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: "VERSION", Value: "2"}), "the mirror pod on node %s should show the edited env", sn.Name)
+		Expect(after.Annotations["kubernetes.io/config.hash"]).NotTo(Equal(before.Annotations["kubernetes.io/config.hash"]), "an edit changes the config hash")
+		oldID, newID := before.Status.ContainerStatuses[0].ContainerID, after.Status.ContainerStatuses[0].ContainerID
+		Expect(newID).NotTo(Equal(oldID), "the edited static pod on node %s should run in a new container", sn.Name)
+		Expect(staticpod.ContainerRunning(ctx, sn.Node, newID)).To(BeTrue(), "the edited static pod's container %s should run on node %s", newID, sn.Name)
+		Eventually(ctx, func() (bool, error) { return staticpod.ContainerRunning(ctx, sn.Node, oldID) }).WithTimeout(timeouts.Medium).Should(BeFalse(),
+			"the old static pod's container %s should stop on node %s once the file is edited", oldID, sn.Name)
 	})
 
 	It("deletes the pod and its mirror when the file is removed, and brings them back when it is re-added", Label("SP-FILE-03"), func(ctx SpecContext) {
@@ -218,6 +220,7 @@ var _ = Describe("[sig-node] Stopping the scheduler by moving its manifest", Ser
 				g.Expect(p.Spec.SchedulerName).To(Equal(corev1.DefaultSchedulerName), "daemon pod %s", p.Name)
 				pinned[daemonset.PinnedNode(&p)] = p.Name
 			}
+			g.Expect(all).To(HaveLen(len(eligible)), "exactly one pending daemon pod per eligible node %v (no duplicates), by pinned node: %v", eligible, pinned)
 			g.Expect(pinned).To(HaveLen(len(eligible)), "one pending daemon pod per eligible node %v, by pinned node: %v", eligible, pinned)
 			for _, n := range eligible {
 				g.Expect(pinned).To(HaveKey(n), "no pending daemon pod pinned to eligible node %s", n)

@@ -76,15 +76,13 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		uid := onePodOn(ctx, first, target).UID
 		nodeChanges.AddTaint(ctx, target, corev1.Taint{Key: "dsconform.e2e/nosched", Value: "x", Effect: corev1.TaintEffectNoSchedule})
 
-		// The controller does not resync a DaemonSet for a taint that only stops new pods on
-		// a node that keeps its pod (its node handler enqueues on create/delete needs only), so
-		// its status would stay stale until something else syncs it (seen: over 2 min on 1.34,
-		// 84 s on 1.37). Any update of the DaemonSet is a sync: touch an annotation.
-		_, err := clients.Kube.AppsV1().DaemonSets(ns).Patch(ctx, first.Name, types.MergePatchType,
-			[]byte(`{"metadata":{"annotations":{"dsconform.e2e/resync":"after-taint"}}}`), metav1.PatchOptions{})
-		Expect(err).NotTo(HaveOccurred())
+		tainted := time.Now()
+		second := createDaemonSet(ctx, newDaemonSet("second", ns).Obj())
+
+		// Nothing else touches the DaemonSet: its status must catch up with the taint by
+		// itself. It is not prompt (measured on 1.37: about a minute), so the wait is Long
+		// and the delay is recorded, and reported as an observed difference from "promptly".
 		By("the controller keeps first's pod on " + target + " but reports it misscheduled, no longer desired")
-		expectPlacement(ctx, first, workers)
 		Eventually(ctx, func(g Gomega) {
 			cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, first.Name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
@@ -92,9 +90,15 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 				"DaemonSet first: status.numberMisscheduled must count its pod on NoSchedule-tainted node %s", target)
 			g.Expect(cur.Status.DesiredNumberScheduled).To(BeEquivalentTo(len(workers)-1),
 				"DaemonSet first: status.desiredNumberScheduled must no longer count NoSchedule-tainted node %s", target)
-		}).WithTimeout(timeouts.Short).Should(Succeed())
+		}).WithTimeout(timeouts.Long).Should(Succeed())
+		stale := time.Since(tainted)
+		framework.RecordLatency("NoSchedule taint → DaemonSet status counts the kept pod misscheduled (no other update)", target, stale)
+		if stale > timeouts.Short {
+			framework.Observe("observed difference: the DaemonSet controller updated status.numberMisscheduled %s after node %s was tainted NoSchedule, with no other update to the DaemonSet (not promptly)", stale.Round(time.Second), target)
+		}
+		expectPlacement(ctx, first, workers)
 
-		second := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("second", ns).Obj()))
+		second = waitForRollout(ctx, second)
 		expectPlacement(ctx, second, workers[1:])
 		Consistently(ctx, func(g Gomega) {
 			g.Expect(podUIDsNow(ctx, g, first)[target]).To(Equal(uid), "DaemonSet first's pod on NoSchedule-tainted node %s must keep running unchanged", target)
