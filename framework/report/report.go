@@ -42,8 +42,45 @@ type Report struct {
 	SelfTest         string              `json:"selfTest,omitempty"`          // the self-test's sensitivity page, relative to the report
 	// Headline is the verdict as a certifier reads it: a PASSED run that skipped
 	// selected specs at run time says how many requirements it did not prove, and why.
-	Headline  string      `json:"headline"`
-	NotProven []NotProven `json:"notProven,omitempty"`
+	Headline    string      `json:"headline"`
+	NotProven   []NotProven `json:"notProven,omitempty"`
+	Performance Performance `json:"performance"`
+}
+
+// Performance is how the run used its time: measured, never asserted by a spec.
+type Performance struct {
+	WallSeconds          float64 `json:"wallSeconds"`          // the suite, first spec to last
+	LongestSpec          string  `json:"longestSpec"`          // requirement ID and text
+	LongestSpecSeconds   float64 `json:"longestSpecSeconds"`   // the floor of any wall time
+	WallToLongest        float64 `json:"wallToLongest"`        // 1 is the best any order can do
+	SerialSpecSeconds    float64 `json:"serialSpecSeconds"`    // sum over Serial specs (they run one at a time)
+	ParallelSpecSeconds  float64 `json:"parallelSpecSeconds"`  // sum over the others
+	SerialSpecs          int     `json:"serialSpecs"`          // how many ran Serial
+	ParallelSpecsRunning int     `json:"parallelSpecsRunning"` // how many ran in parallel
+}
+
+// performanceOf measures the specs that ran.
+func performanceOf(specs []Spec, wall float64) Performance {
+	p := Performance{WallSeconds: wall}
+	for _, s := range specs {
+		if s.State == "skipped" || s.State == "pending" {
+			continue
+		}
+		if s.DurationSeconds > p.LongestSpecSeconds {
+			p.LongestSpecSeconds, p.LongestSpec = s.DurationSeconds, strings.TrimSpace(s.RequirementID+" "+s.Text)
+		}
+		if s.Serial {
+			p.SerialSpecSeconds += s.DurationSeconds
+			p.SerialSpecs++
+		} else {
+			p.ParallelSpecSeconds += s.DurationSeconds
+			p.ParallelSpecsRunning++
+		}
+	}
+	if p.LongestSpecSeconds > 0 {
+		p.WallToLongest = wall / p.LongestSpecSeconds
+	}
+	return p
 }
 
 // NotProven is a selected spec that skipped itself at run time, with its reason.
@@ -172,6 +209,7 @@ func Build(gr types.Report, catalogue []Requirement, env json.RawMessage, setup 
 		}
 	}
 	r.Headline = headline(r)
+	r.Performance = performanceOf(r.Specs, r.DurationSeconds)
 	return r
 }
 

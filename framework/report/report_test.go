@@ -198,3 +198,19 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Fatalf("screenshot %s missing or blank: %v", shot, err)
 	}
 }
+
+func TestPerformanceOf(t *testing.T) {
+	specs := []Spec{
+		{RequirementID: "DS-A-01", Text: "a", State: "passed", DurationSeconds: 100, Serial: true},
+		{RequirementID: "DS-B-01", Text: "b", State: "passed", DurationSeconds: 30},
+		{RequirementID: "DS-C-01", Text: "c", State: "failed", DurationSeconds: 20},
+		{RequirementID: "DS-D-01", Text: "d", State: "skipped", DurationSeconds: 500},
+	}
+	p := performanceOf(specs, 250)
+	if p.LongestSpec != "DS-A-01 a" || p.LongestSpecSeconds != 100 || p.WallToLongest != 2.5 {
+		t.Errorf("longest = %q %v, ratio %v", p.LongestSpec, p.LongestSpecSeconds, p.WallToLongest)
+	}
+	if p.SerialSpecs != 1 || p.SerialSpecSeconds != 100 || p.ParallelSpecsRunning != 2 || p.ParallelSpecSeconds != 50 {
+		t.Errorf("sums = %+v (a skipped spec does not count)", p)
+	}
+}
