@@ -70,6 +70,7 @@ func (h Host) undoNow(ctx context.Context, what string, match func(provenance.Ch
 // suite must not overwrite what it did not create.
 func (h Host) WriteFile(ctx context.Context, dest, content string) string {
 	GinkgoHelper()
+	h.Changer.mayChange()
 	tmp := "/tmp/dsconform-" + path.Base(dest)
 	write := func() error {
 		out, err := h.Run(ctx, []byte(content), "sh", "-c", fmt.Sprintf("cat >%q && mv %q %q", tmp, tmp, dest))

@@ -75,6 +75,19 @@ var seq atomic.Int64
 type Changer struct {
 	Client kubernetes.Interface
 	Run    string // the run's ID, written into every stamp
+	// Allowed says the suite may change this cluster's nodes (a kind cluster, or
+	// E2E_ALLOW_NODE_CHANGES=true); without it every change skips the spec, saying why.
+	Allowed bool
+}
+
+// refusal is why a spec that changes a node is skipped on a cluster whose nodes are not ours to change.
+const refusal = "changes a node: the cluster under test is not a kind cluster; pass E2E_ALLOW_NODE_CHANGES=true (--e2e.allow-node-changes) to allow it"
+
+func (c Changer) mayChange() {
+	GinkgoHelper()
+	if !c.Allowed {
+		Skip(refusal)
+	}
 }
 
 // New starts a stamp of this run with a fresh ID.
@@ -85,6 +98,7 @@ func (c Changer) New(kind provenance.Kind) provenance.Change {
 // Apply stamps and makes an API change to the node and registers its undo.
 func (c Changer) Apply(ctx context.Context, name string, ch provenance.Change) provenance.Change {
 	GinkgoHelper()
+	c.mayChange()
 	done, err := Stamp(ctx, c.Client, name, ch)
 	Expect(err).NotTo(HaveOccurred(), "node %s: %s", name, ch)
 	c.undoAtCleanup(name, done)
@@ -96,6 +110,7 @@ func (c Changer) Apply(ctx context.Context, name string, ch provenance.Change) p
 // leak probe uses it, to show that any stamped change left behind fails the run.
 func (c Changer) ApplyWithoutUndo(ctx context.Context, name string, ch provenance.Change) provenance.Change {
 	GinkgoHelper()
+	c.mayChange()
 	done, err := Stamp(ctx, c.Client, name, ch)
 	Expect(err).NotTo(HaveOccurred(), "node %s: %s", name, ch)
 	return done

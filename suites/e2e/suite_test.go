@@ -133,7 +133,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	if state.AgentNamespace != "" {
 		agents = agentsIn(clients, state.AgentNamespace)
 	}
-	nodeChanges = node.Changer{Client: clients.Kube, Run: state.RunID}
+	nodeChanges = node.Changer{Client: clients.Kube, Run: state.RunID, Allowed: state.IsKind || cfg.AllowNodeChanges}
 }, NodeTimeout(15*time.Minute))
 
 var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
