@@ -204,41 +204,6 @@ func clusterNameOf(ctx context.Context, c *framework.Clients) string {
 	return cfg.ClusterName
 }
 
-// environment is what the report says about the cluster under test.
-type environment struct {
-	Started        time.Time        `json:"started"`
-	ServerVersion  string           `json:"serverVersion"`
-	Release        string           `json:"kubernetesRelease"` // "1.37: supported until 2027-10-28"
-	Runtime        string           `json:"nodeRuntime,omitempty"`
-	Kubelet        string           `json:"kubeletCgroups,omitempty"`
-	NodeImage      string           `json:"nodeImage,omitempty"`
-	KindVersion    string           `json:"kindVersion"`
-	ClusterName    string           `json:"clusterName"`
-	IsKind         bool             `json:"isKind"`
-	NodeAccess     string           `json:"nodeAccess"`        // how specs reached the nodes' hosts
-	Product        *report.Product  `json:"product,omitempty"` // from E2E_PRODUCT_FILE
-	ClusterCreated bool             `json:"clusterCreated"`
-	SetupSeconds   float64          `json:"setupSeconds"`
-	SuiteCommit    string           `json:"suiteCommit"`
-	LabelFilter    string           `json:"labelFilter"`
-	RandomSeed     int64            `json:"randomSeed"`
-	ParallelProcs  int              `json:"parallelProcesses"`
-	Nodes          []nodeSummary    `json:"nodes"`
-	Swept          leftovers.Result `json:"sweep"` // what dead runs left, undone first, and what was left as found
-	ClusterNote    string           `json:"clusterDecision,omitempty"`
-}
-
-type nodeSummary struct {
-	Name           string   `json:"name"`
-	Roles          []string `json:"roles"`
-	Taints         []string `json:"taints"`
-	KubeletVersion string   `json:"kubeletVersion"`
-	Ready          bool     `json:"ready"`
-	OS             string   `json:"os"`
-	Runtime        string   `json:"containerRuntime"`
-	Crictl         string   `json:"crictl,omitempty"` // what `crictl version` answers on the node
-}
-
 func writeEnvironment(ctx context.Context, c *framework.Clients, s suiteState) error {
 	v, err := c.Kube.Discovery().ServerVersion()
 	if err != nil {
@@ -249,7 +214,7 @@ func writeEnvironment(ctx context.Context, c *framework.Clients, s suiteState) e
 		return err
 	}
 	suite, _ := GinkgoConfiguration()
-	env := environment{Started: time.Now().UTC(), ServerVersion: v.GitVersion, NodeImage: cfg.NodeImage, KindVersion: kindModuleVersion(),
+	env := report.Environment{Started: time.Now().UTC(), ServerVersion: v.GitVersion, NodeImage: cfg.NodeImage, KindVersion: kindModuleVersion(),
 		ClusterName: cfg.ClusterName, IsKind: s.IsKind, ClusterCreated: s.Created, SetupSeconds: s.SetupSecs, SuiteCommit: gitCommit(),
 		LabelFilter: suite.LabelFilter, RandomSeed: suite.RandomSeed, ParallelProcs: suite.ParallelTotal, Swept: s.Swept, ClusterNote: s.ClusterDecision}
 	if cfg.ProductFile != "" {
@@ -271,25 +236,7 @@ func writeEnvironment(ctx context.Context, c *framework.Clients, s suiteState) e
 	default:
 		env.NodeAccess = "none: specs that need a node's host are skipped (E2E_NODE_ACCESS=agent enables them)"
 	}
-	for _, n := range nodes {
-		info := n.Status.NodeInfo
-		ns := nodeSummary{Name: n.Name, KubeletVersion: info.KubeletVersion, Runtime: info.ContainerRuntimeVersion,
-			OS: fmt.Sprintf("%s, kernel %s", info.OSImage, info.KernelVersion)}
-		for l := range n.Labels {
-			if r, ok := strings.CutPrefix(l, "node-role.kubernetes.io/"); ok {
-				ns.Roles = append(ns.Roles, r)
-			}
-		}
-		for _, t := range n.Spec.Taints {
-			ns.Taints = append(ns.Taints, fmt.Sprintf("%s=%s:%s", t.Key, t.Value, t.Effect))
-		}
-		for _, cond := range n.Status.Conditions {
-			if cond.Type == corev1.NodeReady {
-				ns.Ready = cond.Status == corev1.ConditionTrue
-			}
-		}
-		env.Nodes = append(env.Nodes, ns)
-	}
+	env.Nodes = report.SummarizeNodes(nodes)
 	if r, err := releases.Lookup(v.GitVersion); err == nil {
 		env.Release = r.Minor + ": " + r.Status(time.Now())
 	} else {
@@ -390,7 +337,7 @@ func recordSweep(r leftovers.Result) {
 
 // describeKindNodes adds what only the node itself can tell: the runtime's versions,
 // whether crictl answers, and how the kubelet runs on the host's cgroups.
-func describeKindNodes(env *environment) {
+func describeKindNodes(env *report.Environment) {
 	k := kindcluster.New(env.ClusterName, nil)
 	var cgroups []string
 	for i := range env.Nodes {
