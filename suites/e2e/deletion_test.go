@@ -215,4 +215,3 @@ func ownedPods(ctx SpecContext, g Gomega, ns string, uid types.UID) []string {
 	}
 	return out
 }
-
