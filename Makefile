@@ -13,7 +13,7 @@ GINKGO_ARGS ?=
 E2E_ARGS ?=
 export ARTIFACTS KUBERNETES_VERSION LABEL_FILTER PROCS GINKGO_TIMEOUT GINKGO_ARGS E2E_ARGS
 
-.PHONY: help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-repeat e2e-selftest suite-image e2e-in-cluster e2e-rerun-failed e2e-dry-run test vet
+.PHONY: product-check help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-repeat e2e-selftest suite-image e2e-in-cluster e2e-rerun-failed e2e-dry-run test vet
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -46,9 +46,13 @@ cluster-delete: ## delete the cluster
 cluster-logs: ## kind export logs into $(ARTIFACTS)/kind-logs
 	@go run ./scripts/cluster logs
 
+# A PRODUCT.yaml (E2E_PRODUCT_FILE) is checked by the CNCF bot's rules before anything is built.
+product-check:
+	@if [ -n "$${E2E_PRODUCT_FILE:-}" ]; then go run ./scripts/report product "$$E2E_PRODUCT_FILE"; fi
+
 # The suite creates the cluster (or reuses a healthy one, e.g. from `make cluster`),
 # and deletes a cluster it created unless E2E_KEEP_CLUSTER=true.
-e2e: images ## the main job: host, node image, cluster, every spec, reports in $(ARTIFACTS)
+e2e: product-check images ## the main job: host, node image, cluster, every spec, reports in $(ARTIFACTS)
 	@$(MAKE) --no-print-directory e2e-run
 
 # Ginkgo's merged JSON is the complete record of a parallel run: the report is

@@ -24,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) != 3 {
-		fail("usage: report failed-filter <report.json> | report plainlog <artifacts-dir> | report render <artifacts-dir> | report matrix <matrix-dir> | report repeat <repeat-dir>")
+		fail("usage: report failed-filter <report.json> | report product <PRODUCT.yaml> | report plainlog <artifacts-dir> | report render <artifacts-dir> | report matrix <matrix-dir> | report repeat <repeat-dir>")
 	}
 	switch os.Args[1] {
 	case "failed-filter":
@@ -37,6 +37,14 @@ func main() {
 			fail(fmt.Sprintf("%s has no failed specs: nothing to re-run", os.Args[2]))
 		}
 		fmt.Println(f)
+	case "product":
+		data, err := os.ReadFile(os.Args[2])
+		if err != nil {
+			fail(fmt.Sprintf("E2E_PRODUCT_FILE: %v", err))
+		}
+		if _, err := report.ParseProduct(data); err != nil {
+			fail(fmt.Sprintf("%s: %v", os.Args[2], err))
+		}
 	case "plainlog":
 		if err := report.WritePlainLog(os.Args[2]); err != nil {
 			fail(err.Error())

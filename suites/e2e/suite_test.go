@@ -24,6 +24,7 @@ import (
 	"github.com/dsconform/dsconform/framework/node"
 	"github.com/dsconform/dsconform/framework/nodeaccess"
 	"github.com/dsconform/dsconform/framework/provenance"
+	"github.com/dsconform/dsconform/framework/report"
 	"github.com/dsconform/dsconform/framework/runlease"
 )
 
@@ -91,6 +92,12 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		return mustJSON(suiteState{})
 	}
 	Expect(cfg.Validate()).To(Succeed())
+	if cfg.ProductFile != "" { // bad input is refused before anything is built
+		data, err := os.ReadFile(cfg.ProductFile)
+		Expect(err).NotTo(HaveOccurred(), "E2E_PRODUCT_FILE")
+		_, err = report.ParseProduct(data)
+		Expect(err).NotTo(HaveOccurred(), "E2E_PRODUCT_FILE=%s", cfg.ProductFile)
+	}
 	start := time.Now()
 	s := suiteState{Kubeconfig: cfg.KubeconfigPath(), RunID: fmt.Sprintf("%d", start.Unix())}
 	if !cfg.UseExistingCluster {
