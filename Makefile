@@ -11,6 +11,11 @@ PROCS ?= 3
 GINKGO_TIMEOUT ?= 80m
 GINKGO_ARGS ?=
 E2E_ARGS ?=
+# MODE=quick|non-disruptive|certified: a named selection (framework/modes.go)
+MODE ?=
+ifneq ($(MODE),)
+export E2E_MODE := $(MODE)
+endif
 export ARTIFACTS KUBERNETES_VERSION LABEL_FILTER PROCS GINKGO_TIMEOUT GINKGO_ARGS E2E_ARGS
 
 .PHONY: product-check help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-repeat e2e-selftest suite-image e2e-in-cluster e2e-rerun-failed e2e-dry-run test vet

@@ -33,6 +33,8 @@ type Config struct {
 	WorkloadImage string
 	TimeoutScale  float64 // multiplies every timeout tier (slow machines)
 	DryRun        bool
+	// Mode is a named selection (quick, non-disruptive, certified; modes.go).
+	Mode string
 }
 
 type setting struct {
@@ -57,6 +59,7 @@ func (c *Config) settings() []setting {
 		{"workload-image", "WORKLOAD_IMAGE", "image the fixtures run", &c.WorkloadImage, "localhost/dsconform/workload:dev"},
 		{"timeout-scale", "E2E_TIMEOUT_SCALE", "multiplier for every timeout tier", &c.TimeoutScale, "1"},
 		{"dry-run", "E2E_DRY_RUN", "list specs and requirements without touching a cluster", &c.DryRun, "false"},
+		{"mode", "E2E_MODE", "a named selection: quick, non-disruptive or certified (empty: every spec the label filter selects)", &c.Mode, ""},
 	}
 }
 
@@ -94,6 +97,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) error {
 func (c *Config) Validate() error {
 	if c.TimeoutScale <= 0 {
 		return fmt.Errorf("e2e.timeout-scale=%v must be positive", c.TimeoutScale)
+	}
+	if _, _, err := LookupMode(c.Mode); err != nil {
+		return err
 	}
 	if c.NodeAccess != "" && c.NodeAccess != "kind" && c.NodeAccess != "agent" {
 		return fmt.Errorf("E2E_NODE_ACCESS=%q: want kind (docker exec into kind nodes) or agent (privileged agent pods through the API)", c.NodeAccess)

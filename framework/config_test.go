@@ -79,3 +79,26 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestModes(t *testing.T) {
+	if _, _, err := LookupMode("fast"); err == nil || !strings.Contains(err.Error(), "certified, non-disruptive, quick") {
+		t.Errorf("an unknown mode should be refused naming the modes: %v", err)
+	}
+	for _, tc := range []struct {
+		mode, allow string
+		isKind      bool
+		want        bool
+	}{
+		{"", "false", true, true}, {"", "false", false, false}, {"", "true", false, true},
+		{"quick", "true", true, false}, {"non-disruptive", "true", true, false},
+		{"certified", "false", false, true},
+	} {
+		c := Config{Mode: tc.mode, AllowNodeChanges: tc.allow == "true"}
+		if got := c.NodeChangesAllowed(tc.isKind); got != tc.want {
+			t.Errorf("mode %q, allow %s, kind %v: node changes allowed = %v, want %v", tc.mode, tc.allow, tc.isKind, got, tc.want)
+		}
+	}
+	if got := CombineLabelFilters("", "quick", "!disruptive"); got != "(quick) && (!disruptive)" {
+		t.Errorf("CombineLabelFilters = %q", got)
+	}
+}

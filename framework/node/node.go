@@ -76,8 +76,10 @@ type Changer struct {
 	Client kubernetes.Interface
 	Run    string // the run's ID, written into every stamp
 	// Allowed says the suite may change this cluster's nodes (a kind cluster, or
-	// E2E_ALLOW_NODE_CHANGES=true); without it every change skips the spec, saying why.
+	// E2E_ALLOW_NODE_CHANGES=true, and no mode that forbids it); without it every change
+	// skips the spec, saying why: Refusal, or a default reason.
 	Allowed bool
+	Refusal string
 }
 
 // refusal is why a spec that changes a node is skipped on a cluster whose nodes are not ours to change.
@@ -86,8 +88,17 @@ const refusal = "changes a node: the cluster under test is not a kind cluster; p
 func (c Changer) mayChange() {
 	GinkgoHelper()
 	if !c.Allowed {
-		Skip(refusal)
+		c.Skip()
 	}
+}
+
+// Skip skips the spec because it would change a node, saying why.
+func (c Changer) Skip() {
+	GinkgoHelper()
+	if c.Refusal != "" {
+		Skip(c.Refusal)
+	}
+	Skip(refusal)
 }
 
 // New starts a stamp of this run with a fresh ID.

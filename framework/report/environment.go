@@ -14,6 +14,7 @@ import (
 // Environment is environment.json: what the report says about the cluster under test
 // and the run. The suite writes it once, before the first spec.
 type Environment struct {
+	Mode           string           `json:"mode,omitempty"` // the named mode the run used (quick, non-disruptive, certified)
 	Started        time.Time        `json:"started"`
 	ServerVersion  string           `json:"serverVersion"`
 	Release        string           `json:"kubernetesRelease"` // "1.37: supported until 2027-10-28"

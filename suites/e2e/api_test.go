@@ -102,7 +102,7 @@ var _ = Describe("[sig-apps] DaemonSet API", Label("daemonset", "api"), func() {
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 
-	It("reads and patches the status subresource", Label("DS-API-02"), func(ctx SpecContext) {
+	It("reads and patches the status subresource", Label("DS-API-02", "quick"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-statussub")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
 		rc := clients.Kube.AppsV1().RESTClient()

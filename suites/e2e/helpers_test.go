@@ -155,8 +155,8 @@ func controlPlaneName(ctx context.Context) string {
 // cluster is a kind cluster or the user opted in. The suite never changes nodes of
 // a cluster it was not told it may change.
 func requireNodeChanges() {
-	if !state.IsKind && !cfg.AllowNodeChanges {
-		Skip("changes nodes: the cluster under test is not a kind cluster; pass --e2e.allow-node-changes (E2E_ALLOW_NODE_CHANGES=true) to allow it")
+	if !cfg.NodeChangesAllowed(state.IsKind) {
+		nodeChanges.Skip()
 	}
 }
 
@@ -214,7 +214,7 @@ func writeEnvironment(ctx context.Context, c *framework.Clients, s suiteState) e
 		return err
 	}
 	suite, _ := GinkgoConfiguration()
-	env := report.Environment{Started: time.Now().UTC(), ServerVersion: v.GitVersion, NodeImage: cfg.NodeImage, KindVersion: kindModuleVersion(),
+	env := report.Environment{Mode: cfg.Mode, Started: time.Now().UTC(), ServerVersion: v.GitVersion, NodeImage: cfg.NodeImage, KindVersion: kindModuleVersion(),
 		ClusterName: cfg.ClusterName, IsKind: s.IsKind, ClusterCreated: s.Created, SetupSeconds: s.SetupSecs, SuiteCommit: gitCommit(),
 		LabelFilter: suite.LabelFilter, RandomSeed: suite.RandomSeed, ParallelProcs: suite.ParallelTotal, Swept: s.Swept, ClusterNote: s.ClusterDecision}
 	if cfg.ProductFile != "" {
@@ -301,7 +301,7 @@ func checkNothingLeaked(ctx context.Context) {
 // on kind or with E2E_ALLOW_NODE_CHANGES=true. The spared namespaces stay.
 func sweepStamps(ctx context.Context, c *framework.Clients, isKind bool, a *nodeaccess.Agents, runs func(string) bool, spare ...string) leftovers.Result {
 	GinkgoHelper()
-	in := leftovers.Input{Client: c.Kube, NodeChanges: isKind || cfg.AllowNodeChanges,
+	in := leftovers.Input{Client: c.Kube, NodeChanges: cfg.NodeChangesAllowed(isKind),
 		Runs: runs, SpareNamespaces: spare}
 	switch {
 	case a != nil:

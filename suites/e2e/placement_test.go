@@ -16,7 +16,7 @@ import (
 )
 
 var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement"), func() {
-	It("runs exactly one daemon pod on every eligible worker, as kubectl reports", Label("DS-PLACE-01"), func(ctx SpecContext) {
+	It("runs exactly one daemon pod on every eligible worker, as kubectl reports", Label("DS-PLACE-01", "quick"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-place")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
 		workers := eligibleNodes(ctx)
@@ -107,7 +107,7 @@ var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset"
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 
-	It("runs the cluster's own DaemonSets (kube-proxy, the pod network) on every node", Label("DS-CP-04"), func(ctx SpecContext) {
+	It("runs the cluster's own DaemonSets (kube-proxy, the pod network) on every node", Label("DS-CP-04", "quick"), func(ctx SpecContext) {
 		nodes, err := listNodes(ctx, clients)
 		Expect(err).NotTo(HaveOccurred())
 		dss, err := clients.Kube.AppsV1().DaemonSets("kube-system").List(ctx, metav1.ListOptions{})

@@ -167,7 +167,7 @@ var _ = Describe("[sig-node] The manifest directory takes only pods", Label("sta
 })
 
 var _ = Describe("[sig-node] The control plane runs as static pods", Label("staticpod", "control-plane"), func() {
-	It("shows kube-apiserver, kube-controller-manager, kube-scheduler and etcd as mirror pods suffixed with the node name", Label("SP-CP-01"), func(ctx SpecContext) {
+	It("shows kube-apiserver, kube-controller-manager, kube-scheduler and etcd as mirror pods suffixed with the node name", Label("SP-CP-01", "quick"), func(ctx SpecContext) {
 		for _, cp := range controlPlaneNames(ctx) { // every control-plane node of an HA cluster runs its own
 			for _, component := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"} {
 				p, err := clients.Kube.CoreV1().Pods("kube-system").Get(ctx, staticpod.MirrorName(component, cp), metav1.GetOptions{})

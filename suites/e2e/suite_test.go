@@ -84,7 +84,17 @@ func TestE2E(t *testing.T) {
 	if err := os.MkdirAll(cfg.Artifacts, 0o755); err != nil {
 		t.Fatalf("artifacts folder %s: %v", cfg.Artifacts, err)
 	}
-	RunSpecs(t, "DaemonSet and static pod conformance")
+	// A named mode selects its specs here, in the suite, so that every entry point (make,
+	// the suite image, Hydrophone's --focus) gets the same selection from one definition.
+	suiteConfig, reporterConfig := GinkgoConfiguration()
+	mode, ok, err := framework.LookupMode(cfg.Mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok {
+		suiteConfig.LabelFilter = framework.CombineLabelFilters(suiteConfig.LabelFilter, mode.LabelFilter)
+	}
+	RunSpecs(t, "DaemonSet and static pod conformance", suiteConfig, reporterConfig)
 }
 
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
@@ -140,7 +150,10 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	if state.AgentNamespace != "" {
 		agents = agentsIn(clients, state.AgentNamespace)
 	}
-	nodeChanges = node.Changer{Client: clients.Kube, Run: state.RunID, Allowed: state.IsKind || cfg.AllowNodeChanges}
+	nodeChanges = node.Changer{Client: clients.Kube, Run: state.RunID, Allowed: cfg.NodeChangesAllowed(state.IsKind)}
+	if cfg.Mode != "" {
+		nodeChanges.Refusal = fmt.Sprintf("changes a node, which the %s mode does not do", cfg.Mode)
+	}
 }, NodeTimeout(15*time.Minute))
 
 var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {

@@ -23,7 +23,7 @@ var _ = Describe("[sig-apps] DaemonSet API validation", Label("daemonset", "vali
 		Expect(fields).To(ContainElement(field), "the rejection should name field %s: %v", field, err)
 	}
 
-	It("rejects a selector that does not match the template labels", Label("DS-VAL-01"), func(ctx SpecContext) {
+	It("rejects a selector that does not match the template labels", Label("DS-VAL-01", "quick"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-val-sel")
 		ds := newDaemonSet("mismatch", ns).Obj()
 		ds.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "something-else"}}
