@@ -8,8 +8,11 @@ root=$(cd "$here/.." && pwd)
 . "$here/lib/common.sh"
 docker_engine_ok || die "no Docker engine is reachable; run 'make host' first"
 cd "$root"
+# The image knows its workload image, so a runner that passes nothing (Hydrophone) works.
+workload=${WORKLOAD_IMAGE:-$(bash "$here/workload-image.sh" | tail -1)}
 commit=$(git describe --always --dirty 2>/dev/null || echo unknown)
 hash=$(find suites framework scripts/suite-runner fixtures/workload -name '*.go' -o -name '*.txt' -o -name '*.html' -o -name '*.md' | sort | xargs cat go.sum | sha256sum | cut -c1-10)
+hash=$(echo "$hash $workload" | sha256sum | cut -c1-10)
 ref=${SUITE_IMAGE:-localhost/dsconform/suite:$hash}
 if docker image inspect "$ref" >/dev/null 2>&1; then echo "$ref"; exit 0; fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -20,7 +23,7 @@ go build -trimpath -ldflags '-s -w' -o "$tmp/root/usr/local/bin/ginkgo" github.c
 go build -trimpath -ldflags '-s -w' -o "$tmp/root/usr/local/bin/suite-runner" ./scripts/suite-runner
 echo 'nobody:x:65534:65534:nobody:/tmp:/sbin/nologin' >"$tmp/root/etc/passwd"
 chmod 1777 "$tmp/root/tmp"
-tar -C "$tmp/root" -c . | docker import -c 'USER 65534:65534' -c 'WORKDIR /' -c "ENV E2E_SUITE_COMMIT=$commit" -c 'ENV HOME=/tmp' \
+tar -C "$tmp/root" -c . | docker import -c 'USER 65534:65534' -c 'WORKDIR /' -c "ENV E2E_SUITE_COMMIT=$commit" -c "ENV WORKLOAD_IMAGE=$workload" -c 'ENV HOME=/tmp' \
   -c 'ENTRYPOINT ["/usr/local/bin/suite-runner"]' -c 'CMD ["run"]' - "$ref" >/dev/null
 log "suite image $ref built (suite $commit)"
 echo "$ref"

@@ -126,7 +126,7 @@ func main() {
 	if err := nodeaccess.PodExec(ctx, c.Kube, c.Rest, namespace, pod, "dsconform", []string{"/usr/local/bin/suite-runner", "tarball"}, nil, &tgz, &errOut); err != nil {
 		fail(fmt.Sprintf("fetching the results tarball: %v %s", err, errOut.String()))
 	}
-	if err := os.WriteFile(filepath.Join(out, "dsconform-results.tar.gz"), tgz.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, "e2e.tar.gz"), tgz.Bytes(), 0o644); err != nil {
 		fail(err.Error())
 	}
 	if err := unpack(tgz.Bytes(), out); err != nil {

@@ -1,24 +1,31 @@
 // Command suite-runner is the entrypoint of the suite image (make suite-image): it runs
-// the compiled suite inside the cluster with the pod's own credentials and leaves its
-// results where in-cluster runners look for them, as the upstream conformance image does.
+// the compiled suite inside the cluster with the pod's own credentials and keeps the
+// upstream conformance image's contract, so that the runners certifiers use (Hydrophone,
+// Sonobuoy, a plain Job) drive it unchanged.
 //
-//	suite-runner run        run the suite (parallel, through the ginkgo CLI) and write to
-//	                        $E2E_RESULTS_DIR (/tmp/results): e2e.log (plain text, ending with
-//	                        Ginkgo's `Ran N of M Specs` and SUCCESS!/FAIL! lines), junit_01.xml,
-//	                        report.json/html, summary.md, then dsconform-results.tar.gz and a
-//	                        `done` file naming it. With E2E_WAIT_FOR_COLLECTION=true it then
-//	                        waits (up to 15 min) for `suite-runner collected` before exiting.
+//	suite-runner run        run the suite (through the ginkgo CLI) and write to $RESULTS_DIR
+//	                        (/tmp/results): e2e.log (plain text, ending with Ginkgo's `Ran N
+//	                        of M Specs` and SUCCESS!/FAIL! lines), junit_01.xml, report.json/
+//	                        html, summary.md, then e2e.tar.gz and, last, a `done` file naming
+//	                        it. Its exit code is the run's. With E2E_WAIT_FOR_COLLECTION=true it
+//	                        then waits (up to 15 min) for `suite-runner collected`.
 //	suite-runner done       print the done file's content; exit 1 while the run goes on
 //	suite-runner progress   print the last finished spec line
 //	suite-runner tarball    write the results tarball to stdout
 //	suite-runner collected  let a waiting `run` exit
 //	suite-runner stop       interrupt the run: its specs clean up, and the results of what
-//	                        finished are still written (also what SIGTERM to `run` does, so
-//	                        deleting the pod within its grace period stops the run cleanly)
+//	                        finished are still written (also what SIGTERM to `run` does)
 //
-// Settings: E2E_FOCUS and E2E_SKIP (regular expressions on spec text, as upstream),
-// E2E_LABEL_FILTER (the suite's labels and requirement IDs), E2E_PARALLEL (processes,
-// default 3), and every E2E_* setting of the suite itself (framework/config.go).
+// The upstream contract: RESULTS_DIR, E2E_FOCUS and E2E_SKIP (regular expressions on spec
+// text), E2E_PARALLEL (y/true: parallel, the default; n/false: one process; a number: that
+// many processes), E2E_DRYRUN, E2E_EXTRA_ARGS (for the suite binary, split on
+// E2E_EXTRA_ARGS_SEP, a space by default) and E2E_EXTRA_GINKGO_ARGS (for Ginkgo, e.g.
+// --procs=4, which Hydrophone's -p sends). A named mode (quick, non-disruptive, certified)
+// is chosen with E2E_MODE or by giving its name as E2E_FOCUS (hydrophone --focus quick);
+// E2E_FOCUS=\[Conformance\] (hydrophone --conformance) runs the non-disruptive mode.
+// The suite's own settings: E2E_LABEL_FILTER and every E2E_* of framework/config.go.
+// Inside a cluster, E2E_NOT_KIND=true and E2E_NODE_ACCESS=agent are the defaults, and
+// the image knows its workload image (WORKLOAD_IMAGE, set when it was built).
 package main
 
 import (
@@ -38,10 +45,10 @@ import (
 	"github.com/dsconform/dsconform/suites/requirements"
 )
 
-const tarball = "dsconform-results.tar.gz"
+const tarball = "e2e.tar.gz"
 
 func main() {
-	res := env("E2E_RESULTS_DIR", "/tmp/results")
+	res := env("RESULTS_DIR", env("E2E_RESULTS_DIR", "/tmp/results"))
 	if len(os.Args) != 2 {
 		fail("usage: suite-runner run|done|progress|tarball|collected|stop")
 	}
@@ -82,17 +89,17 @@ func run(res string) int {
 	if err := os.MkdirAll(res, 0o755); err != nil {
 		fail(err.Error())
 	}
-	args := []string{"--procs=" + env("E2E_PARALLEL", "3"), "--no-color", "--timeout=" + env("E2E_GINKGO_TIMEOUT", "80m"),
-		"--output-interceptor-mode=none", "--poll-progress-after=3m",
-		"--json-report=ginkgo-report.json", "--junit-report=junit_01.xml", "--output-dir=" + res}
-	for flag, envName := range map[string]string{"--label-filter": "E2E_LABEL_FILTER", "--focus": "E2E_FOCUS", "--skip": "E2E_SKIP"} {
-		if v := os.Getenv(envName); v != "" {
-			args = append(args, flag+"="+v)
-		}
+	args, err := ginkgoArgs(res, os.Getenv, os.Getenv("KUBECONFIG") == "")
+	if err != nil {
+		fail(err.Error())
 	}
-	args = append(args, "/usr/local/bin/e2e.test", "--", "-e2e.artifacts="+res, "-e2e.use-existing-cluster=true")
-	if os.Getenv("KUBECONFIG") == "" {
-		args = append(args, "-e2e.kubeconfig=in-cluster")
+	if os.Getenv("KUBERNETES_SERVICE_HOST") != "" && os.Getenv("KUBECONFIG") == "" {
+		// inside a cluster: certify it as any cluster, reaching nodes through agent pods
+		for k, v := range map[string]string{"E2E_NOT_KIND": "true", "E2E_NODE_ACCESS": "agent"} {
+			if os.Getenv(k) == "" {
+				_ = os.Setenv(k, v)
+			}
+		}
 	}
 	say("running: ginkgo %s", strings.Join(args, " "))
 	start := time.Now()
