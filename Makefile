@@ -18,7 +18,7 @@ export E2E_MODE := $(MODE)
 endif
 export ARTIFACTS KUBERNETES_VERSION LABEL_FILTER PROCS GINKGO_TIMEOUT GINKGO_ARGS E2E_ARGS
 
-.PHONY: product-check help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-repeat e2e-selftest suite-image e2e-in-cluster e2e-rerun-failed e2e-dry-run test vet
+.PHONY: hydrophone e2e-hydrophone images-list product-check help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-repeat e2e-selftest suite-image e2e-in-cluster e2e-rerun-failed e2e-dry-run test vet
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -77,6 +77,16 @@ suite-image: host ## build the suite image (compiled suite, ginkgo, suite-runner
 
 e2e-in-cluster: cluster ## run the suite image as a Job in the default cluster; results copied to $(ARTIFACTS)/in-cluster
 	@SUITE_IMAGE=$$(bash scripts/suite-image.sh | tail -1) WORKLOAD_IMAGE=$$(cat $(ARTIFACTS)/workload-image) go run ./scripts/incluster
+
+HYDROPHONE_VERSION ?= v0.8.0
+hydrophone: ## build Hydrophone (sigs.k8s.io/hydrophone) from its Go module into _bin/
+	@GOBIN=$(CURDIR)/_bin go install sigs.k8s.io/hydrophone@$(HYDROPHONE_VERSION)
+
+e2e-hydrophone: cluster hydrophone ## run the suite image with Hydrophone on the default cluster (MODE=quick|non-disruptive|certified); e2e.log and junit in $(ARTIFACTS)/hydrophone/<mode>
+	@bash scripts/e2e-hydrophone.sh
+
+images-list: images ## every image the suite needs (node, workload, suite, busybox), one per line, for air-gapped registries
+	@cat $(ARTIFACTS)/node-image $(ARTIFACTS)/workload-image; bash scripts/suite-image.sh | tail -1; bash scripts/busybox-image.sh | tail -1
 
 N ?= 5
 e2e-repeat: images ## the suite N times on one cluster (N=5); per-spec pass counts and durations in $(ARTIFACTS)/repeat/repeat.md

@@ -66,6 +66,13 @@ func main() {
 		}
 		fmt.Printf("cluster %s %s in %.0fs; kubeconfig: %s\n", cfg.ClusterName, what, time.Since(start).Seconds(), cfg.KubeconfigPath())
 		_ = os.WriteFile(filepath.Join(cfg.Artifacts, "cluster-decision.txt"), []byte(c.Decision+"\n"), 0o644)
+	case "load":
+		for _, image := range fs.Args() {
+			if err := c.LoadImage(image); err != nil {
+				fail(err.Error())
+			}
+			fmt.Printf("image %s loaded into cluster %s\n", image, cfg.ClusterName)
+		}
 	case "check":
 		if err := check(cfg); err != nil {
 			fail(err.Error())
@@ -82,7 +89,7 @@ func main() {
 		}
 		fmt.Printf("logs exported to %s\n", dir)
 	default:
-		fail("unknown verb " + verb + ": use up, down, logs, check or kind-image <version>")
+		fail("unknown verb " + verb + ": use up, down, logs, check, load <image>... or kind-image <version>")
 	}
 }
 
