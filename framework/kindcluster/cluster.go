@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -180,33 +181,69 @@ func (c *Cluster) WaitHealthy(ctx context.Context, kubeconfig string, wantNodes 
 	return c.healthy(ctx, kubeconfig, wantNodes)
 }
 
-// healthy checks every node is Ready and kube-system's workloads are available:
-// the cluster is ready for specs, not only for kubectl.
+// healthy checks the cluster's own nodes (the node containers its kind config made, not
+// nodes a run joined and not Node objects someone else added) are Ready and run a ready
+// pod of every kube-system DaemonSet, and kube-system's Deployments are available: the
+// cluster is ready for specs, not only for kubectl. What else is in the cluster is not
+// the suite's to judge, so it cannot make the cluster look unusable (and replaced).
 func (c *Cluster) healthy(ctx context.Context, kubeconfig string, wantNodes int) error {
 	cs, err := c.client(kubeconfig)
 	if err != nil {
 		return err
 	}
 	return waitFor(ctx, 3*time.Minute, 2*time.Second, func() error {
-		if err := nodesReady(ctx, cs, wantNodes); err != nil {
+		own, err := c.configuredNodes(ctx)
+		if err != nil {
 			return err
 		}
-		return systemWorkloadsAvailable(ctx, cs)
+		if len(own) != wantNodes {
+			return fmt.Errorf("%d node containers from the kind config (%v), config wants %d", len(own), own, wantNodes)
+		}
+		if err := nodesReady(ctx, cs, own); err != nil {
+			return err
+		}
+		return systemWorkloadsAvailable(ctx, cs, own)
 	})
 }
 
-// systemWorkloadsAvailable: every kube-system DaemonSet has a ready pod on each
-// node it wants, and every Deployment has all its replicas available.
-func systemWorkloadsAvailable(ctx context.Context, cs kubernetes.Interface) error {
+// configuredNodes names the node containers kind made from the cluster's config: every
+// node container but those a run joined (they carry provenance.ContainerLabel).
+func (c *Cluster) configuredNodes(ctx context.Context) ([]string, error) {
+	all, err := c.Nodes()
+	if err != nil {
+		return nil, err
+	}
+	joined, err := c.StampedContainers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range all {
+		if _, ok := joined[n.String()]; !ok {
+			out = append(out, n.String())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// systemWorkloadsAvailable: every kube-system DaemonSet has a ready pod on each of the
+// given nodes, and every Deployment has all its replicas available.
+func systemWorkloadsAvailable(ctx context.Context, cs kubernetes.Interface, nodes []string) error {
 	dss, err := cs.AppsV1().DaemonSets(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
+	pods, err := cs.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	var names []string
 	for _, ds := range dss.Items {
-		st := ds.Status
-		if ds.Generation != st.ObservedGeneration || st.NumberReady != st.DesiredNumberScheduled || st.UpdatedNumberScheduled != st.DesiredNumberScheduled {
-			return fmt.Errorf("DaemonSet kube-system/%s: %d of %d pods ready", ds.Name, st.NumberReady, st.DesiredNumberScheduled)
-		}
+		names = append(names, ds.Name)
+	}
+	if err := daemonsReadyOn(names, pods.Items, nodes); err != nil {
+		return err
 	}
 	deps, err := cs.AppsV1().Deployments(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -224,17 +261,42 @@ func systemWorkloadsAvailable(ctx context.Context, cs kubernetes.Interface) erro
 	return nil
 }
 
-func nodesReady(ctx context.Context, cs kubernetes.Interface, want int) error {
-	list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return err
+// daemonsReadyOn checks each named DaemonSet has a Ready pod on every node.
+func daemonsReadyOn(daemonSets []string, pods []corev1.Pod, nodes []string) error {
+	ready := map[string]map[string]bool{} // DaemonSet -> node -> a ready pod there
+	for i := range pods {
+		p := &pods[i]
+		ref := metav1.GetControllerOf(p)
+		if ref == nil || ref.Kind != "DaemonSet" || p.DeletionTimestamp != nil {
+			continue
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				if ready[ref.Name] == nil {
+					ready[ref.Name] = map[string]bool{}
+				}
+				ready[ref.Name][p.Spec.NodeName] = true
+			}
+		}
 	}
-	if len(list.Items) != want {
-		return fmt.Errorf("%d nodes, config wants %d", len(list.Items), want)
+	for _, ds := range daemonSets {
+		for _, n := range nodes {
+			if !ready[ds][n] {
+				return fmt.Errorf("DaemonSet kube-system/%s has no ready pod on node %s", ds, n)
+			}
+		}
 	}
-	for _, n := range list.Items {
-		if !NodeReady(&n) {
-			return fmt.Errorf("node %s is not Ready", n.Name)
+	return nil
+}
+
+func nodesReady(ctx context.Context, cs kubernetes.Interface, names []string) error {
+	for _, name := range names {
+		n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("node %s: %w", name, err)
+		}
+		if !NodeReady(n) {
+			return fmt.Errorf("node %s is not Ready", name)
 		}
 	}
 	return nil

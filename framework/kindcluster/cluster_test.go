@@ -37,3 +37,25 @@ func TestParseConfig(t *testing.T) {
 		}
 	}
 }
+
+// A Node someone added (no kubelet, never Ready) must not make the cluster look broken:
+// only the cluster's own nodes are checked for system daemons.
+func TestDaemonsReadyOnOwnNodesOnly(t *testing.T) {
+	yes := true
+	pod := func(ds, node string, ready bool) corev1.Pod {
+		st := corev1.ConditionFalse
+		if ready {
+			st = corev1.ConditionTrue
+		}
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{Kind: "DaemonSet", Name: ds, Controller: &yes}}},
+			Spec: corev1.PodSpec{NodeName: node}, Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: st}}}}
+	}
+	pods := []corev1.Pod{pod("kube-proxy", "cp", true), pod("kube-proxy", "w1", true), pod("kube-proxy", "prod-e2e-pool-1", false)}
+	if err := daemonsReadyOn([]string{"kube-proxy"}, pods, []string{"cp", "w1"}); err != nil {
+		t.Errorf("a foreign node's pending daemon pod made the cluster unusable: %v", err)
+	}
+	pods[1] = pod("kube-proxy", "w1", false)
+	if err := daemonsReadyOn([]string{"kube-proxy"}, pods, []string{"cp", "w1"}); err == nil || !strings.Contains(err.Error(), "node w1") {
+		t.Errorf("an own node without a ready daemon pod should be reported: %v", err)
+	}
+}
