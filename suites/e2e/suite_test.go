@@ -121,7 +121,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	}
 	c, err := framework.NewClients(s.Kubeconfig)
 	Expect(err).NotTo(HaveOccurred())
-	s.IsKind = clusterIsKind(ctx, c) && !cfg.NotKind
+	// A kind cluster the suite made (or reused) from its own config stays one whatever Node
+	// objects someone else added; an existing cluster counts as kind only if every node is.
+	s.IsKind = (kind != nil || clusterIsKind(ctx, c)) && !cfg.NotKind
 	leaseCtx, cancel := context.WithCancel(context.Background())
 	stopLease = cancel
 	Expect(runlease.Hold(leaseCtx, c.Kube, s.RunID, GinkgoWriter)).To(Succeed())
