@@ -3,10 +3,12 @@ package e2e
 import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 var _ = Describe("[sig-apps] DaemonSet API validation", Label("daemonset", "validation"), func() {
@@ -104,5 +106,44 @@ var _ = Describe("[sig-apps] DaemonSet API validation", Label("daemonset", "vali
 			}
 			g.Expect(daemonPods(ctx, g, ds)[target]).To(HaveLen(1), "node %s: the DaemonSet runs its own pod beside the two half-matching ones", target)
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
+	})
+
+	It("rejects a rolling update that could never progress: maxUnavailable 0 with maxSurge 0", Label("DS-VAL-06"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-val-stuck")
+		ds := newDaemonSet("never-updates", ns).WithRollingUpdate(intstr.FromInt32(0), intstr.FromInt32(0)).Obj()
+		_, err := clients.Kube.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{})
+		expectInvalid(err, "spec.updateStrategy.rollingUpdate.maxUnavailable")
+		By("the same budget with one surge is accepted: the refusal is about the pair")
+		ok := newDaemonSet("surges", ns).WithRollingUpdate(intstr.FromInt32(0), intstr.FromInt32(1)).Obj()
+		_, err = clients.Kube.AppsV1().DaemonSets(ns).Create(ctx, ok, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred(), "maxUnavailable 0 with maxSurge 1 is a valid rolling update")
+	})
+
+	It("rejects a DaemonSet whose pod template has no container", Label("DS-VAL-07"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-val-notmpl")
+		ds := newDaemonSet("empty-template", ns).Obj()
+		ds.Spec.Template.Spec.Containers = nil
+		_, err := clients.Kube.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{})
+		expectInvalid(err, "spec.template.spec.containers")
+	})
+})
+
+var _ = Describe("[sig-apps] DaemonSet defaults", Label("daemonset", "api"), func() {
+	It("reads back the documented defaults for what the DaemonSet left out", Label("DS-API-05"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-defaults")
+		ds := newDaemonSet("defaults", ns).Obj()
+		ds.Spec.UpdateStrategy = appsv1.DaemonSetUpdateStrategy{}
+		ds.Spec.RevisionHistoryLimit = nil
+		ds.Spec.Template.Spec.RestartPolicy = ""
+		created, err := clients.Kube.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		got, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, created.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(got.Spec.UpdateStrategy.Type).To(Equal(appsv1.RollingUpdateDaemonSetStrategyType), "default updateStrategy.type")
+		Expect(got.Spec.UpdateStrategy.RollingUpdate).NotTo(BeNil(), "default updateStrategy.rollingUpdate")
+		Expect(got.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable).To(HaveValue(Equal(intstr.FromInt32(1))), "default rollingUpdate.maxUnavailable")
+		Expect(got.Spec.UpdateStrategy.RollingUpdate.MaxSurge).To(HaveValue(Equal(intstr.FromInt32(0))), "default rollingUpdate.maxSurge")
+		Expect(got.Spec.RevisionHistoryLimit).To(HaveValue(BeEquivalentTo(10)), "default revisionHistoryLimit")
+		Expect(got.Spec.Template.Spec.RestartPolicy).To(Equal(corev1.RestartPolicyAlways), "default template restartPolicy")
 	})
 })
