@@ -52,10 +52,10 @@ var _ = func() bool {
 				}
 				nodeChanges.AddTaint(ctx, planted, corev1.Taint{Key: "VIPOnly", Value: "suite", Effect: corev1.TaintEffectNoSchedule})
 				nodeChanges.SetLabel(ctx, planted, "dsconform.e2e/owner", "suite")
-				joined, _ := addWorker(ctx)
 				ns := newNamespace(ctx, "sp-killprobe")
 				sn := onNode(ctx, eligibleNodes(ctx)[0])
 				file := sn.write(ctx, ns+"-web.yaml", staticPodManifest("web", ns))
+				joined, _ := addWorker(ctx)
 				cp := onNode(ctx, controlPlaneName(ctx))
 				cp.MoveAside(ctx, path.Join(cp.Dir, "kube-scheduler.yaml"), "/etc/kubernetes/kube-scheduler.yaml.kill-probe")
 				Expect(os.WriteFile(filepath.Join(cfg.Artifacts, "kill-probe-ready"), []byte(joined+" "+planted+" "+file+"\n"), 0o644)).To(Succeed())
