@@ -62,3 +62,13 @@ func TestDaemonsReadyOnOwnNodesOnly(t *testing.T) {
 		t.Errorf("an own node without a ready daemon pod should be reported: %v", err)
 	}
 }
+
+func TestKubeletCgroupsAndSummary(t *testing.T) {
+	if got := KubeletCgroups("tmpfs\n", "failCgroupV1: false\n"); got != "kubelet running on cgroup v1 with failCgroupV1=false" {
+		t.Errorf("KubeletCgroups = %q", got)
+	}
+	facts := map[string]NodeFacts{"a": {Runtime: "containerd 2.3.7"}, "b": {Runtime: "containerd 2.3.7"}, "c": {}}
+	if got := Summary(facts, func(f NodeFacts) string { return f.Runtime }); got != "containerd 2.3.7" {
+		t.Errorf("Summary = %q", got)
+	}
+}

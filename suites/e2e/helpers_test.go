@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -73,31 +72,16 @@ var _ = AfterEach(func(ctx SpecContext) {
 // (the kubelet's view for static pods, for instance).
 var extraDiagnostics []func(context.Context, *diagnostics.Writer)
 
-// Live progress: one line per finished spec, "[done/total] STATE text (duration)",
-// appended to $ARTIFACTS/progress.log, which `make e2e` streams to the console
-// (Ginkgo holds back parallel processes' output until a spec fails).
+// Live progress: one line per finished spec (report.AddProgress).
 var _ = ReportBeforeSuite(func(r Report) {
-	if fi, err := os.Stat(progressFile()); err == nil && fi.Size() > 0 {
-		_ = os.Truncate(progressFile(), 0) // a run without make: start counting afresh
-	}
-	_ = os.WriteFile(progressFile()+"-total", []byte(fmt.Sprint(r.PreRunStats.SpecsThatWillRun)), 0o644)
+	_ = report.StartProgress(cfg.Artifacts, r.PreRunStats.SpecsThatWillRun)
 })
 
 var _ = ReportAfterEach(func(r SpecReport) {
-	if cfg.DryRun || r.State == types.SpecStateSkipped {
-		return
-	}
-	data, _ := os.ReadFile(progressFile())
-	total, _ := os.ReadFile(progressFile() + "-total")
-	line := fmt.Sprintf("[%d/%s] %s %s (%.1fs)\n", strings.Count(string(data), "\n")+1, total, strings.ToUpper(r.State.String()), r.FullText(), r.RunTime.Seconds())
-	// O_APPEND writes of one short line are atomic across the parallel processes.
-	if f, err := os.OpenFile(progressFile(), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
-		_, _ = f.WriteString(line)
-		f.Close()
+	if !cfg.DryRun && r.State != types.SpecStateSkipped {
+		_ = report.AddProgress(cfg.Artifacts, r.State.String(), r.FullText(), r.RunTime.Seconds())
 	}
 })
-
-func progressFile() string { return filepath.Join(cfg.Artifacts, "progress.log") }
 
 // listNodes returns every node.
 func listNodes(ctx context.Context, c *framework.Clients) ([]corev1.Node, error) {
@@ -338,29 +322,14 @@ func recordSweep(r leftovers.Result) {
 // describeKindNodes adds what only the node itself can tell: the runtime's versions,
 // whether crictl answers, and how the kubelet runs on the host's cgroups.
 func describeKindNodes(env *report.Environment) {
-	k := kindcluster.New(env.ClusterName, nil)
-	var cgroups []string
-	for i := range env.Nodes {
-		n, err := k.Node(env.Nodes[i].Name)
-		if err != nil {
-			continue
-		}
-		if out, err := kindcluster.Run(context.Background(), n, nil, "crictl", "version"); err == nil {
-			env.Nodes[i].Crictl = strings.Join(strings.Fields(out), " ")
-		} else {
-			env.Nodes[i].Crictl = "crictl does not answer: " + strings.SplitN(err.Error(), "\n", 2)[0]
-		}
-		if out, err := kindcluster.Run(context.Background(), n, nil, "cat", "/kind/runtime-versions"); err == nil && env.Runtime == "" {
-			env.Runtime = strings.Join(strings.Split(strings.TrimSpace(out), "\n"), ", ")
-		}
-		fs, _ := kindcluster.Run(context.Background(), n, nil, "stat", "-fc", "%T", "/sys/fs/cgroup")
-		fail, _ := kindcluster.Run(context.Background(), n, nil, "sh", "-c", "grep -h '^failCgroupV1:' /var/lib/kubelet/config.yaml || echo 'failCgroupV1: (unset)'")
-		version := "cgroup v1"
-		if strings.TrimSpace(fs) == "cgroup2fs" {
-			version = "cgroup v2"
-		}
-		cgroups = append(cgroups, fmt.Sprintf("kubelet running on %s with %s", version, strings.ReplaceAll(strings.TrimSpace(fail), ": ", "=")))
+	var names []string
+	for _, n := range env.Nodes {
+		names = append(names, n.Name)
 	}
-	slices.Sort(cgroups)
-	env.Kubelet = strings.Join(slices.Compact(cgroups), "; ")
+	facts := kindcluster.New(env.ClusterName, nil).Describe(context.Background(), names)
+	for i := range env.Nodes {
+		env.Nodes[i].Crictl = facts[env.Nodes[i].Name].Crictl
+	}
+	env.Runtime = kindcluster.Summary(facts, func(f kindcluster.NodeFacts) string { return f.Runtime })
+	env.Kubelet = kindcluster.Summary(facts, func(f kindcluster.NodeFacts) string { return f.KubeletCgroups })
 }
