@@ -220,3 +220,40 @@ func taintString(t *corev1.Taint) string {
 	b.WriteString(":" + string(t.Effect))
 	return b.String()
 }
+
+// UnboundedNoExecute checks the pod tolerates every NoExecute taint among taints with no
+// tolerationSeconds, so the taint manager never evicts it for them: what keeps a daemon pod
+// on a NotReady or unreachable node for good (not for the 300 s the API server would give a
+// pod without such a toleration). It names the taints that would evict the pod, and when.
+func UnboundedNoExecute(p *corev1.Pod, taints []corev1.Taint) error {
+	var bad []string
+	for i := range taints {
+		t := &taints[i]
+		if t.Effect != corev1.TaintEffectNoExecute {
+			continue
+		}
+		forever := false
+		var bounded []string
+		for _, tol := range p.Spec.Tolerations {
+			if !Tolerates(&tol, t) {
+				continue
+			}
+			if tol.TolerationSeconds == nil {
+				forever = true
+			} else {
+				bounded = append(bounded, fmt.Sprintf("%ds", *tol.TolerationSeconds))
+			}
+		}
+		switch {
+		case forever:
+		case len(bounded) > 0:
+			bad = append(bad, fmt.Sprintf("%s:NoExecute tolerated only for %s", t.Key, strings.Join(bounded, ", ")))
+		default:
+			bad = append(bad, fmt.Sprintf("%s:NoExecute not tolerated", t.Key))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("pod %s would be evicted from its node: %s", p.Name, strings.Join(bad, "; "))
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package daemonset
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -124,5 +125,23 @@ func TestDefaultTolerations(t *testing.T) {
 	host := DefaultTolerations(true)
 	if len(host) != 7 || host[6].Key != TaintNetworkUnavailable {
 		t.Errorf("hostNetwork: want network-unavailable as 7th toleration, got %v", host)
+	}
+}
+
+func TestUnboundedNoExecute(t *testing.T) {
+	unreachable := []corev1.Taint{{Key: TaintUnreachable, Effect: corev1.TaintEffectNoExecute}, {Key: TaintUnreachable, Effect: corev1.TaintEffectNoSchedule}}
+	pod := func(tols ...corev1.Toleration) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{Tolerations: tols}}
+	}
+	if err := UnboundedNoExecute(pod(DefaultTolerations(false)...), unreachable); err != nil {
+		t.Errorf("the controller's own tolerations hold forever: %v", err)
+	}
+	s300 := int64(300)
+	bounded := corev1.Toleration{Key: TaintUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &s300}
+	if err := UnboundedNoExecute(pod(bounded), unreachable); err == nil || !strings.Contains(err.Error(), "only for 300s") {
+		t.Errorf("a 300 s toleration must be named: %v", err)
+	}
+	if err := UnboundedNoExecute(pod(), unreachable); err == nil || !strings.Contains(err.Error(), "not tolerated") {
+		t.Errorf("no toleration: %v", err)
 	}
 }

@@ -42,6 +42,17 @@ func addWorker(ctx context.Context, taints ...string) (string, time.Time) {
 	return name, ready
 }
 
+// expectStaysForGood checks the pod tolerates every NoExecute taint its node carries now
+// without tolerationSeconds: the taint manager will never evict it for them.
+func expectStaysForGood(ctx context.Context, ns, pod, nodeName string) {
+	GinkgoHelper()
+	p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	n, err := clients.Kube.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(daemonset.UnboundedNoExecute(p, n.Spec.Taints)).To(Succeed(), "node %s carries %v", nodeName, n.Spec.Taints)
+}
+
 // expectedWithJoined is where the DaemonSet must run once node name joined, from the
 // nodes as they registered; the joined node must be among them (it joins with only the
 // taints the spec asks for, none copied from the worker whose configuration it reuses).
@@ -136,6 +147,10 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 			g.Expect(err).NotTo(HaveOccurred(), "the daemon pod of NotReady node %s should still exist", name)
 			g.Expect(p.DeletionTimestamp).To(BeNil(), "daemon pod %s tolerates not-ready/unreachable and must not be evicted from node %s (tolerations: %v)", p.Name, name, p.Spec.Tolerations)
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
+		// The window cannot outlast a bounded toleration (300 s would pass it): that it
+		// stays for good follows from its tolerating every NoExecute taint on the node
+		// without tolerationSeconds, checked against the taints the node really carries.
+		expectStaysForGood(ctx, ns, podOnNew.Name, name)
 
 		By("deleting the Node object " + name)
 		deleted := time.Now()
@@ -202,6 +217,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, dsPod.Name, metav1.GetOptions{})
 		Expect(err).NotTo(HaveOccurred(), "the daemon pod on unreachable node %s must not be evicted", target)
 		Expect(p.DeletionTimestamp).To(BeNil(), "daemon pod %s on unreachable node %s tolerates unreachable:NoExecute by default and must stay", p.Name, target)
+		expectStaysForGood(ctx, ns, dsPod.Name, target)
 
 		By("starting the kubelet again")
 		h.StartService(ctx, "kubelet")
