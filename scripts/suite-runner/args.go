@@ -14,6 +14,7 @@ const conformanceFocus = `\[Conformance\]`
 // ginkgoArgs turns the conformance image's settings (read through getenv) into the ginkgo
 // CLI's arguments, the suite binary's after "--".
 func ginkgoArgs(res string, getenv func(string) string, inCluster bool) ([]string, error) {
+	dry := strings.EqualFold(getenv("E2E_DRYRUN"), "true") || getenv("E2E_DRYRUN") == "1"
 	procs := "3"
 	switch p := strings.ToLower(strings.TrimSpace(getenv("E2E_PARALLEL"))); p {
 	case "", "y", "yes", "true":
@@ -37,16 +38,21 @@ func ginkgoArgs(res string, getenv func(string) string, inCluster bool) ([]strin
 	if _, _, err := framework.LookupMode(mode); err != nil {
 		return nil, err
 	}
-	for flag, v := range map[string]string{"--label-filter": getenv("E2E_LABEL_FILTER"), "--focus": focus, "--skip": getenv("E2E_SKIP")} {
-		if v != "" {
-			args = append(args, flag+"="+v)
+	for _, f := range []struct{ flag, v string }{{"--label-filter", getenv("E2E_LABEL_FILTER")}, {"--focus", focus}, {"--skip", getenv("E2E_SKIP")}} {
+		if f.v != "" {
+			args = append(args, f.flag+"="+f.v)
 		}
 	}
-	dry := strings.EqualFold(getenv("E2E_DRYRUN"), "true") || getenv("E2E_DRYRUN") == "1"
 	if dry {
+		args[0] = "--procs=1" // Ginkgo lists specs only in one process
 		args = append(args, "--dry-run")
 	}
-	args = append(args, strings.Fields(getenv("E2E_EXTRA_GINKGO_ARGS"))...) // later flags win
+	for _, a := range strings.Fields(getenv("E2E_EXTRA_GINKGO_ARGS")) { // later flags win
+		if dry && (strings.HasPrefix(a, "--procs") || strings.HasPrefix(a, "-procs") || a == "-p" || strings.HasPrefix(a, "--nodes")) {
+			continue // Ginkgo lists specs only in one process
+		}
+		args = append(args, a)
+	}
 	args = append(args, "/usr/local/bin/e2e.test", "--", "-e2e.artifacts="+res, "-e2e.use-existing-cluster=true")
 	if mode != "" {
 		args = append(args, "-e2e.mode="+mode)

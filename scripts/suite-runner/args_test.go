@@ -20,7 +20,7 @@ func TestGinkgoArgsKeepTheConformanceImageContract(t *testing.T) {
 		{name: "a mode as focus", env: map[string]string{"E2E_FOCUS": "quick"}, want: []string{"-e2e.mode=quick"}, not: []string{"--focus"}},
 		{name: "hydrophone --conformance", env: map[string]string{"E2E_FOCUS": `\[Conformance\]`}, want: []string{"-e2e.mode=non-disruptive"}, not: []string{"--focus"}},
 		{name: "a regex focus", env: map[string]string{"E2E_FOCUS": "DaemonSet placement", "E2E_SKIP": "Serial"}, want: []string{"--focus=DaemonSet placement", "--skip=Serial"}},
-		{name: "dry run", env: map[string]string{"E2E_DRYRUN": "true"}, want: []string{"--dry-run", "-e2e.dry-run=true"}},
+		{name: "dry run", env: map[string]string{"E2E_DRYRUN": "true", "E2E_EXTRA_GINKGO_ARGS": "--procs=3 -v"}, want: []string{"--procs=1", "--dry-run", "-v /usr/local/bin/e2e.test", "-e2e.dry-run=true"}, not: []string{"--procs=3"}},
 		{name: "extra args", env: map[string]string{"E2E_EXTRA_ARGS": "-e2e.timeout-scale=2,-e2e.allow-node-changes=true", "E2E_EXTRA_ARGS_SEP": ","}, want: []string{"-e2e.timeout-scale=2 -e2e.allow-node-changes=true"}},
 		{name: "bad parallel", env: map[string]string{"E2E_PARALLEL": "lots"}, err: "E2E_PARALLEL"},
 		{name: "bad mode", env: map[string]string{"E2E_MODE": "fast"}, err: "E2E_MODE"},
