@@ -65,7 +65,6 @@ func main() {
 			what = "created"
 		}
 		fmt.Printf("cluster %s %s in %.0fs; kubeconfig: %s\n", cfg.ClusterName, what, time.Since(start).Seconds(), cfg.KubeconfigPath())
-		_ = os.WriteFile(filepath.Join(cfg.Artifacts, "cluster-decision.txt"), []byte(c.Decision+"\n"), 0o644)
 	case "load":
 		for _, image := range fs.Args() {
 			if err := c.LoadImage(image); err != nil {
