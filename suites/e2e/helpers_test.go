@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,6 +109,23 @@ func needNodes(ctx context.Context, n int) []string {
 	if len(out) < n {
 		Skip(fmt.Sprintf("needs %d nodes a DaemonSet without tolerations runs on; this cluster has %d (%s)", n, len(out), strings.Join(out, ", ")))
 	}
+	// Workers first: a spec changes, stops or cuts off the first nodes it is given, and an
+	// untainted control plane is eligible too, but not a node to disturb.
+	nodes, err := listNodes(ctx, clients)
+	Expect(err).NotTo(HaveOccurred())
+	cp := map[string]bool{}
+	for i := range nodes {
+		cp[nodes[i].Name] = node.IsControlPlane(&nodes[i])
+	}
+	slices.SortStableFunc(out, func(a, b string) int {
+		switch {
+		case cp[a] == cp[b]:
+			return 0
+		case cp[b]:
+			return -1
+		}
+		return 1
+	})
 	return out
 }
 
