@@ -18,7 +18,7 @@ export E2E_MODE := $(MODE)
 endif
 export ARTIFACTS KUBERNETES_VERSION LABEL_FILTER PROCS GINKGO_TIMEOUT GINKGO_ARGS E2E_ARGS
 
-.PHONY: hydrophone e2e-hydrophone images-list product-check help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-repeat e2e-selftest suite-image e2e-in-cluster e2e-rerun-failed e2e-dry-run test vet
+.PHONY: images-push hydrophone e2e-hydrophone images-list product-check help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-repeat e2e-selftest suite-image e2e-in-cluster e2e-rerun-failed e2e-dry-run test vet
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ e2e-hydrophone: cluster hydrophone ## run the suite image with Hydrophone on the
 
 images-list: images ## every image the suite needs (node, workload, suite, busybox), one per line, for air-gapped registries
 	@cat $(ARTIFACTS)/node-image $(ARTIFACTS)/workload-image; bash scripts/suite-image.sh | tail -1; bash scripts/busybox-image.sh | tail -1
+
+images-push: images ## air-gapped registries: retag and push every image to REGISTRY=host[:port][/path]; Job, Sonobuoy plugin and Hydrophone command pointing there in $(ARTIFACTS)/airgap
+	@bash scripts/images-push.sh
 
 N ?= 5
 e2e-repeat: images ## the suite N times on one cluster (N=5); per-spec pass counts and durations in $(ARTIFACTS)/repeat/repeat.md
