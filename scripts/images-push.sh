@@ -30,6 +30,6 @@ sed -e "s|image: SUITE_IMAGE|image: $p_suite|; s|value: WORKLOAD_IMAGE}|value: $
   fixtures/incluster/job.yaml >"$out/job.yaml"
 sed -e "s|image: localhost/dsconform/suite:latest|image: $p_suite|; s|value: localhost/dsconform/workload:latest}|value: $p_workload}|" \
   fixtures/incluster/sonobuoy-plugin.yaml >"$out/sonobuoy-plugin.yaml"
-echo "hydrophone --conformance-image $p_suite --busybox-image $p_busybox --focus non-disruptive" >"$out/hydrophone.txt"
+echo "hydrophone --conformance-image $p_suite --busybox-image $p_busybox --focus non-disruptive --extra-args=-e2e.workload-image=$p_workload" >"$out/hydrophone.txt"
 log "pushed to $reg: $(cut -d' ' -f2 "$out/images.txt" | tr '\n' ' ')"
 log "manifests pointing there: $out/job.yaml, $out/sonobuoy-plugin.yaml, $out/hydrophone.txt (node image for kind: $p_node)"
