@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ type Release struct {
 	EndOfLife time.Time // the last day of upstream support
 	Buildable []string  // patches known to build offline, newest first
 	KindImage string    // the patch kind v0.33.0 publishes a node image for
+	Released  time.Time // the minor's release day
 }
 
 // Supported reports whether the release is still supported on day.
@@ -34,6 +36,35 @@ func (r Release) Status(day time.Time) string {
 		return fmt.Sprintf("supported until %s", r.EndOfLife.Format("2006-01-02"))
 	}
 	return fmt.Sprintf("END OF LIFE since %s: no longer supported upstream", r.EndOfLife.Format("2006-01-02"))
+}
+
+// CNCFCertifiable reports whether, on day, a product on this release can be submitted for
+// CNCF certified conformance: the release must be the newest released minor or one of the
+// two before it (cncf/k8s-conformance). That is not the same as supported upstream.
+func (r Release) CNCFCertifiable(day time.Time, all []Release) bool {
+	var released []string
+	for _, x := range all {
+		if !x.Released.After(day) {
+			released = append(released, x.Minor)
+		}
+	}
+	sort.Slice(released, func(i, j int) bool { return minorNumber(released[i]) > minorNumber(released[j]) })
+	for i, m := range released {
+		if m == r.Minor {
+			return i < 3
+		}
+	}
+	return false
+}
+
+// Standing is what the report says of the release on day: upstream support and CNCF
+// certifiability, each with its date.
+func (r Release) Standing(day time.Time, all []Release) string {
+	cncf := "not CNCF-certifiable (only the three newest minors are)"
+	if r.CNCFCertifiable(day, all) {
+		cncf = "CNCF-certifiable (one of the three newest minors) while no newer minor is released"
+	}
+	return r.Status(day) + "; " + cncf
 }
 
 // All returns the table, oldest minor first.
@@ -52,14 +83,18 @@ func parse(text string) ([]Release, error) {
 		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
 			continue
 		}
-		if len(f) != 4 {
-			return nil, fmt.Errorf("releases.txt:%d: want 4 fields (minor end-of-life patches kind-image), got %q", i+1, line)
+		if len(f) != 5 {
+			return nil, fmt.Errorf("releases.txt:%d: want 5 fields (minor end-of-life patches kind-image released), got %q", i+1, line)
 		}
 		eol, err := time.Parse("2006-01-02", f[1])
 		if err != nil {
 			return nil, fmt.Errorf("releases.txt:%d: %v", i+1, err)
 		}
-		out = append(out, Release{Minor: f[0], EndOfLife: eol, Buildable: strings.Split(f[2], ","), KindImage: f[3]})
+		released, err := time.Parse("2006-01-02", f[4])
+		if err != nil {
+			return nil, fmt.Errorf("releases.txt:%d: %v", i+1, err)
+		}
+		out = append(out, Release{Minor: f[0], EndOfLife: eol, Buildable: strings.Split(f[2], ","), KindImage: f[3], Released: released})
 	}
 	return out, nil
 }

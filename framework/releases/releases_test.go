@@ -24,7 +24,7 @@ func TestTable(t *testing.T) {
 			t.Errorf("%s lists kind image %q of another minor (%v)", r.Minor, r.KindImage, err)
 		}
 	}
-	if _, err := parse("1.40 2028-01-01 v1.40.0"); err == nil || !strings.Contains(err.Error(), "want 4 fields") {
+	if _, err := parse("1.40 2028-01-01 v1.40.0"); err == nil || !strings.Contains(err.Error(), "want 5 fields") {
 		t.Errorf("a short line: err = %v", err)
 	}
 }
@@ -82,5 +82,29 @@ func TestPublishedKindImage(t *testing.T) {
 	}
 	if r := PublishedKindImage("v1.37.2").Reason; !strings.Contains(r, "publishes v1.37.0") || !strings.Contains(r, "KUBERNETES_VERSION=v1.37.0") {
 		t.Errorf("reason for v1.37.2: %q", r)
+	}
+}
+
+func TestCNCFCertifiable(t *testing.T) {
+	all := All()
+	day := func(s string) time.Time { d, _ := time.Parse("2006-01-02", s); return d }
+	for _, tc := range []struct {
+		minor, on string
+		want      bool
+	}{
+		{"1.37", "2026-11-30", true}, {"1.35", "2026-11-30", true}, {"1.34", "2026-11-30", false},
+		{"1.34", "2026-08-01", true}, // before 1.37's release, 1.34 was one of the three newest
+	} {
+		r, err := Lookup("v" + tc.minor + ".0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.CNCFCertifiable(day(tc.on), all); got != tc.want {
+			t.Errorf("%s on %s: CNCF-certifiable = %v, want %v", tc.minor, tc.on, got, tc.want)
+		}
+	}
+	r, _ := Lookup("v1.37.2")
+	if s := r.Standing(day("2026-11-30"), all); !strings.Contains(s, "supported until 2027-10-28") || !strings.Contains(s, "CNCF-certifiable") {
+		t.Errorf("Standing = %q", s)
 	}
 }

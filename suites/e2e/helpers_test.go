@@ -240,7 +240,7 @@ func writeEnvironment(ctx context.Context, c *framework.Clients, s suiteState) e
 	}
 	env.Nodes = report.SummarizeNodes(nodes)
 	if r, err := releases.Lookup(v.GitVersion); err == nil {
-		env.Release = r.Minor + ": " + r.Status(time.Now())
+		env.Release = r.Minor + ": " + r.Standing(time.Now(), releases.All())
 	} else {
 		env.Release = err.Error()
 	}
