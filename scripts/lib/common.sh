@@ -38,7 +38,7 @@ need_pkgs() {
   fi
 }
 
-# The release table (framework/releases/releases.txt): minor, end of life, buildable patches, kind image, released.
+# The release table (framework/releases/releases.txt): minor, end of life, buildable patches, kind image.
 RELEASES_FILE="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/framework/releases/releases.txt"
 release_field() { awk -v m="1.$1" -v f="$2" '$1 == m {print $f}' "$RELEASES_FILE"; }
 
