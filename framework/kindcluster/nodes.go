@@ -254,18 +254,14 @@ func (c *Cluster) StampedContainers(ctx context.Context) (map[string]string, err
 // UnstampedLookAlikes names the cluster's node containers that are named like the nodes
 // the suite joins but carry no stamp: the sweep leaves them alone and says so.
 func (c *Cluster) UnstampedLookAlikes(ctx context.Context) ([]string, error) {
-	all, err := c.Nodes()
-	if err != nil {
-		return nil, err
-	}
-	stamped, err := c.StampedContainers(ctx)
+	unstamped, err := c.configuredNodes(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, n := range all {
-		if _, ok := stamped[n.String()]; !ok && provenance.LooksLikeJoinedName(n.String()) {
-			out = append(out, n.String())
+	for _, name := range unstamped {
+		if provenance.LooksLikeJoinedName(name) {
+			out = append(out, name)
 		}
 	}
 	return out, nil
