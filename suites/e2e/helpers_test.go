@@ -110,12 +110,13 @@ func needNodes(ctx context.Context, n int) []string {
 		Skip(fmt.Sprintf("needs %d nodes a DaemonSet without tolerations runs on; this cluster has %d (%s)", n, len(out), strings.Join(out, ", ")))
 	}
 	// Workers first: a spec changes, stops or cuts off the first nodes it is given, and an
-	// untainted control plane is eligible too, but not a node to disturb.
+	// untainted control plane is eligible too, but not a node to disturb; nor is the node
+	// the suite itself runs on (in a pod), which goes last with the control planes.
 	nodes, err := listNodes(ctx, clients)
 	Expect(err).NotTo(HaveOccurred())
 	cp := map[string]bool{}
 	for i := range nodes {
-		cp[nodes[i].Name] = node.IsControlPlane(&nodes[i])
+		cp[nodes[i].Name] = node.IsControlPlane(&nodes[i]) || nodes[i].Name == state.RunnerNode
 	}
 	slices.SortStableFunc(out, func(a, b string) int {
 		switch {

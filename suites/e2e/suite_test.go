@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,9 @@ type suiteState struct {
 	ClusterDecision string `json:"clusterDecision"`
 	// AgentNamespace holds the node agent pods (E2E_NODE_ACCESS=agent).
 	AgentNamespace string `json:"agentNamespace,omitempty"`
+	// RunnerNode is the node the suite itself runs on, when it runs in a pod: specs leave
+	// it for last when they pick a node to stop, cut off or taint.
+	RunnerNode string `json:"runnerNode,omitempty"`
 }
 
 var state suiteState
@@ -124,6 +128,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	// A kind cluster the suite made (or reused) from its own config stays one whatever Node
 	// objects someone else added; an existing cluster counts as kind only if every node is.
 	s.IsKind = (kind != nil || clusterIsKind(ctx, c)) && !cfg.NotKind
+	s.RunnerNode = runnerNode(ctx, c)
 	leaseCtx, cancel := context.WithCancel(context.Background())
 	stopLease = cancel
 	Expect(runlease.Hold(leaseCtx, c.Kube, s.RunID, GinkgoWriter)).To(Succeed())
@@ -229,4 +234,18 @@ func removeAgents(ctx context.Context) {
 		_, err := clients.Kube.CoreV1().Namespaces().Get(ctx, state.AgentNamespace, metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	}).WithTimeout(timeouts.Long).Should(BeTrue(), "the node agents' namespace %s should be gone", state.AgentNamespace)
+}
+
+// runnerNode is the node of the pod the suite runs in ("" outside a pod): the pod is named
+// by HOSTNAME, its namespace by the service account's mount.
+func runnerNode(ctx context.Context, c *framework.Clients) string {
+	ns, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+	if err != nil || os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
+		return ""
+	}
+	p, err := c.Kube.CoreV1().Pods(strings.TrimSpace(string(ns))).Get(ctx, os.Getenv("HOSTNAME"), metav1.GetOptions{})
+	if err != nil {
+		return ""
+	}
+	return p.Spec.NodeName
 }
