@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/dsconform/dsconform/framework"
-	"github.com/dsconform/dsconform/framework/provenance"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
 
@@ -79,14 +78,9 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 		nodes, err := listNodes(ctx, clients)
 		Expect(err).NotTo(HaveOccurred())
 		cpIP := internalIP(nodes, controlPlaneName(ctx))
-		// Both address families: the kubelet reaches the API server by name, and on a
-		// dual-stack node it falls back to IPv6 once IPv4 is refused (seen: a renewal 45 s
-		// after an IPv4-only cut-off, when its idle connection was dropped and redialled).
-		rule := []string{"OUTPUT", "-p", "tcp", "--dport", "6443", "-j", "REJECT"}
-		By(fmt.Sprintf("cutting node %s off from the API server (%s:6443, over IPv4 and IPv6)", sn.Name, cpIP))
-		for _, family := range []provenance.Kind{provenance.IPTables, provenance.IP6Tables} {
-			sn.InsertRule(ctx, family, rule...)
-		}
+		rule := []string{"OUTPUT", "-p", "tcp", "-d", cpIP, "--dport", "6443", "-j", "REJECT"}
+		By(fmt.Sprintf("cutting node %s off from the API server at %s:6443", sn.Name, cpIP))
+		sn.InsertRule(ctx, rule...)
 
 		// With the node cut off its kubelet cannot recreate a deleted mirror: delete it
 		// (forced: a graceful delete waits for the unreachable kubelet), so its return
@@ -110,9 +104,7 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 			g.Expect(l.Spec.RenewTime.Equal(renewed)).To(BeTrue(), "node %s renewed its Lease (%s → %s): its kubelet still reaches the API server", sn.Name, renewed.Time, l.Spec.RenewTime.Time)
 		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
-		for _, family := range []provenance.Kind{provenance.IPTables, provenance.IP6Tables} {
-			sn.DeleteRule(ctx, family, rule...)
-		}
+		sn.DeleteRule(ctx, rule...)
 		back := waitForMirror(ctx, ns, "web", sn.Name)
 		Expect(back.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID), "the same container ran through the cut-off")
 	})
