@@ -120,25 +120,26 @@ func (h Host) MoveBack(ctx context.Context, from string) {
 	h.undoNow(ctx, "the move of "+from, func(c provenance.Change) bool { return c.Kind == provenance.Moved && c.From == from })
 }
 
-// InsertRule inserts an iptables rule (chain and match, as after -I) and registers its deletion.
-func (h Host) InsertRule(ctx context.Context, rule ...string) {
+// InsertRule inserts a rule (chain and match, as after -I) with iptables or ip6tables
+// (family provenance.IPTables or IP6Tables) and registers its deletion.
+func (h Host) InsertRule(ctx context.Context, family provenance.Kind, rule ...string) {
 	GinkgoHelper()
-	ch := h.Changer.New(provenance.IPTables)
+	ch := h.Changer.New(family)
 	ch.Rule = rule
 	h.change(ctx, ch, func() error {
-		out, err := h.Run(ctx, nil, "iptables", append([]string{"-I"}, rule...)...)
+		out, err := h.Run(ctx, nil, string(family), append([]string{"-I"}, rule...)...)
 		if err != nil {
-			return fmt.Errorf("iptables -I: %v: %s", err, out)
+			return fmt.Errorf("%s -I: %v: %s", family, err, out)
 		}
 		return nil
 	})
 }
 
-// DeleteRule deletes an iptables rule this run inserted, now.
-func (h Host) DeleteRule(ctx context.Context, rule ...string) {
+// DeleteRule deletes a rule this run inserted, now.
+func (h Host) DeleteRule(ctx context.Context, family provenance.Kind, rule ...string) {
 	GinkgoHelper()
-	h.undoNow(ctx, "iptables rule", func(c provenance.Change) bool {
-		return c.Kind == provenance.IPTables && fmt.Sprint(c.Rule) == fmt.Sprint(rule)
+	h.undoNow(ctx, string(family)+" rule", func(c provenance.Change) bool {
+		return c.Kind == family && fmt.Sprint(c.Rule) == fmt.Sprint(rule)
 	})
 }
 

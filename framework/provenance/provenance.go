@@ -50,14 +50,15 @@ func ObjectLabels(run string) map[string]string {
 type Kind string
 
 const (
-	Taint    Kind = "taint"    // a taint added (or replaced: Prev holds the one it replaced)
-	Untaint  Kind = "untaint"  // a taint removed (Prev holds it)
-	Label    Kind = "label"    // a label set or removed (Value nil); Prev holds the earlier value
-	Cordon   Kind = "cordon"   // spec.unschedulable set
-	File     Kind = "file"     // a file written on the node's host (it did not exist before)
-	Moved    Kind = "moved"    // a file moved from From to Path on the host
-	IPTables Kind = "iptables" // an iptables rule inserted on the host (Rule, without -I/-A)
-	Stopped  Kind = "stopped"  // a systemd service stopped on the host (Service)
+	Taint     Kind = "taint"     // a taint added (or replaced: Prev holds the one it replaced)
+	Untaint   Kind = "untaint"   // a taint removed (Prev holds it)
+	Label     Kind = "label"     // a label set or removed (Value nil); Prev holds the earlier value
+	Cordon    Kind = "cordon"    // spec.unschedulable set
+	File      Kind = "file"      // a file written on the node's host (it did not exist before)
+	Moved     Kind = "moved"     // a file moved from From to Path on the host
+	IPTables  Kind = "iptables"  // an iptables rule inserted on the host (Rule, without -I/-A)
+	IP6Tables Kind = "ip6tables" // the same for IPv6
+	Stopped   Kind = "stopped"   // a systemd service stopped on the host (Service)
 )
 
 // Change is one stamp: what one run changed on one node and what was there before.
@@ -81,7 +82,7 @@ type Change struct {
 
 // OnHost reports whether the change is on the node's host rather than in the Node object.
 func (c Change) OnHost() bool {
-	return c.Kind == File || c.Kind == Moved || c.Kind == IPTables || c.Kind == Stopped
+	return c.Kind == File || c.Kind == Moved || c.Kind == IPTables || c.Kind == IP6Tables || c.Kind == Stopped
 }
 
 // String says what the change is, in the words the report uses.
@@ -110,8 +111,8 @@ func (c Change) String() string {
 		return "file " + c.Path
 	case Moved:
 		return fmt.Sprintf("file %s moved to %s", c.From, c.Path)
-	case IPTables:
-		return "iptables rule " + strings.Join(c.Rule, " ")
+	case IPTables, IP6Tables:
+		return string(c.Kind) + " rule " + strings.Join(c.Rule, " ")
 	case Stopped:
 		return "service " + c.Service + " stopped"
 	}
@@ -152,7 +153,7 @@ func (c Change) Validate() error {
 		if !strings.HasPrefix(c.Path, "/") || !strings.HasPrefix(c.From, "/") {
 			return fmt.Errorf("stamp %s: a moved-file stamp needs absolute paths, got %q → %q", c.ID, c.From, c.Path)
 		}
-	case IPTables:
+	case IPTables, IP6Tables:
 		if len(c.Rule) < 2 {
 			return fmt.Errorf("stamp %s: an iptables stamp needs a chain and a match, got %q", c.ID, c.Rule)
 		}
@@ -339,14 +340,14 @@ func HostUndo(c Change) (string, error) {
 	case Moved:
 		return fmt.Sprintf(`if [ -e %[1]s ] && [ ! -e %[2]s ]; then mv %[1]s %[2]s && echo "moved %[3]s back to %[4]s"; fi`,
 			shellQuote(c.Path), shellQuote(c.From), c.Path, c.From), nil
-	case IPTables:
+	case IPTables, IP6Tables:
 		args := make([]string, len(c.Rule))
 		for i, a := range c.Rule {
 			args[i] = shellQuote(a)
 		}
 		rule := strings.Join(args, " ")
-		return fmt.Sprintf(`if iptables -C %[1]s 2>/dev/null; then iptables -D %[1]s && echo "deleted iptables rule %[2]s"; fi`,
-			rule, strings.Join(c.Rule, " ")), nil
+		return fmt.Sprintf(`if %[3]s -C %[1]s 2>/dev/null; then %[3]s -D %[1]s && echo "deleted %[3]s rule %[2]s"; fi`,
+			rule, strings.Join(c.Rule, " "), c.Kind), nil
 	case Stopped:
 		return fmt.Sprintf(`if ! systemctl is-active --quiet %[1]s; then systemctl start %[1]s && echo "started %[1]s"; fi`, c.Service), nil
 	}
