@@ -8,8 +8,6 @@ import (
 	. "github.com/onsi/ginkgo/v2" //nolint:revive
 	. "github.com/onsi/gomega"    //nolint:revive
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/dsconform/dsconform/framework/nodeaccess"
 	"github.com/dsconform/dsconform/framework/provenance"
 )
@@ -57,9 +55,7 @@ func (h Host) undo(ctx context.Context, ch provenance.Change) {
 // undoNow undoes the run's latest matching host change now.
 func (h Host) undoNow(ctx context.Context, what string, match func(provenance.Change) bool) {
 	GinkgoHelper()
-	n, err := h.Changer.Client.CoreV1().Nodes().Get(ctx, h.Name(), metav1.GetOptions{})
-	Expect(err).NotTo(HaveOccurred(), "node %s", h.Name())
-	ch, ok := provenance.Latest(n, h.Changer.Run, match)
+	ch, ok := h.Changer.latest(ctx, h.Name(), match)
 	Expect(ok).To(BeTrue(), "node %s: %s was not changed by this run, so it is not the suite's to undo", h.Name(), what)
 	h.undo(ctx, ch)
 }
@@ -79,9 +75,7 @@ func (h Host) WriteFile(ctx context.Context, dest, content string) string {
 		}
 		return nil
 	}
-	n, err := h.Changer.Client.CoreV1().Nodes().Get(ctx, h.Name(), metav1.GetOptions{})
-	Expect(err).NotTo(HaveOccurred(), "node %s", h.Name())
-	if _, ours := provenance.Latest(n, h.Changer.Run, func(c provenance.Change) bool { return c.Kind == provenance.File && c.Path == dest }); ours {
+	if _, ours := h.Changer.latest(ctx, h.Name(), func(c provenance.Change) bool { return c.Kind == provenance.File && c.Path == dest }); ours {
 		Expect(write()).To(Succeed(), "node %s", h.Name())
 		return dest
 	}

@@ -193,14 +193,20 @@ func (c Changer) Cordon(ctx context.Context, name string) {
 // undoLatest undoes the run's latest matching stamp on the node, if there is one.
 func (c Changer) undoLatest(ctx context.Context, name string, match func(provenance.Change) bool) bool {
 	GinkgoHelper()
-	n, err := c.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-	Expect(err).NotTo(HaveOccurred(), "node %s", name)
-	ch, ok := provenance.Latest(n, c.Run, match)
+	ch, ok := c.latest(ctx, name, match)
 	if !ok {
 		return false
 	}
 	Expect(Unstamp(ctx, c.Client, name, ch.ID)).To(Succeed(), "node %s: undoing %s", name, ch)
 	return true
+}
+
+// latest is the run's latest stamp on the node that matches, read from the Node now.
+func (c Changer) latest(ctx context.Context, name string, match func(provenance.Change) bool) (provenance.Change, bool) {
+	GinkgoHelper()
+	n, err := c.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred(), "node %s", name)
+	return provenance.Latest(n, c.Run, match)
 }
 
 // IsControlPlane reports whether the node carries the control-plane role label.

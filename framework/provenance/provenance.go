@@ -242,14 +242,7 @@ func Apply(n *corev1.Node, c Change) (Change, error) {
 		if v, ok := n.Labels[c.Key]; ok {
 			c.Prev = &v
 		}
-		if c.Value == nil {
-			delete(n.Labels, c.Key)
-		} else {
-			if n.Labels == nil {
-				n.Labels = map[string]string{}
-			}
-			n.Labels[c.Key] = *c.Value
-		}
+		setLabel(n, c.Key, c.Value)
 	case Cordon:
 		if n.Spec.Unschedulable {
 			return c, fmt.Errorf("node %s is already cordoned: not ours to cordon", n.Name)
@@ -291,20 +284,25 @@ func Undo(n *corev1.Node, id string) (bool, error) {
 		cur, has := n.Labels[c.Key]
 		ours := (c.Value == nil && !has) || (c.Value != nil && has && cur == *c.Value)
 		if ours {
-			if c.Prev == nil {
-				delete(n.Labels, c.Key)
-			} else {
-				if n.Labels == nil {
-					n.Labels = map[string]string{}
-				}
-				n.Labels[c.Key] = *c.Prev
-			}
+			setLabel(n, c.Key, c.Prev)
 		}
 	case Cordon:
 		n.Spec.Unschedulable = false
 	}
 	setStamps(n, slices.Delete(cs, i, i+1))
 	return true, nil
+}
+
+// setLabel sets the label to *value, or removes it when value is nil.
+func setLabel(n *corev1.Node, key string, value *string) {
+	if value == nil {
+		delete(n.Labels, key)
+		return
+	}
+	if n.Labels == nil {
+		n.Labels = map[string]string{}
+	}
+	n.Labels[key] = *value
 }
 
 // findTaint finds the taint with t's key and effect (the API's identity of a taint).
