@@ -160,12 +160,44 @@ type Timeouts struct {
 	// (Consistently); HoldLong outlasts the kubelet's 20 s file-check period.
 	// HoldPoll is how often an invariant is checked within them.
 	Hold, HoldLong, HoldPoll time.Duration
+	// ClusterReady bounds the wait for a created or reused cluster's nodes and system pods;
+	// a scale below 1 (the self-test's) does not shorten it.
+	ClusterReady time.Duration
 }
+
+// Ginkgo fixes a node's timeout when the spec tree is built, before flags are read, so
+// these limits cannot follow E2E_TIMEOUT_SCALE: they bound the suite's setup and
+// teardown (a cluster created, a sweep, a leak check) and a failed spec's diagnostics.
+const (
+	SuiteSetupLimit  = 15 * time.Minute
+	DiagnosticsLimit = 2 * time.Minute
+)
 
 // Timeouts returns the tiers scaled by TimeoutScale.
 func (c *Config) Timeouts() Timeouts {
 	s := func(d time.Duration) time.Duration { return time.Duration(float64(d) * c.TimeoutScale) }
 	return Timeouts{Short: s(30 * time.Second), Medium: s(2 * time.Minute), Long: s(5 * time.Minute),
 		NodeLifecycle: s(8 * time.Minute), Poll: 700 * time.Millisecond,
-		Hold: s(12 * time.Second), HoldLong: s(25 * time.Second), HoldPoll: 2 * time.Second}
+		Hold: s(12 * time.Second), HoldLong: s(25 * time.Second), HoldPoll: 2 * time.Second,
+		ClusterReady: max(s(3*time.Minute), 3*time.Minute)}
+}
+
+// ParseConfig is the settings of a command run from the repository root: the
+// environment, then the -e2e.* flags in args, with paths resolved against the working
+// directory.
+func ParseConfig(name string, args []string) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if err := c.RegisterFlags(fs); err != nil {
+		return nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	c.ResolvePaths(root)
+	return c, nil
 }

@@ -17,6 +17,10 @@ type Latency struct {
 	Node    string  `json:"node,omitempty"`
 }
 
+// DiagnosticsEntry is the report entry name of the folder holding a failed spec's
+// diagnostics.
+const DiagnosticsEntry = "diagnostics"
+
 // ObservationEntry is the report entry name of a spec's findings worth keeping in the
 // report (e.g. each node's static pod directory), shown under the spec.
 const ObservationEntry = "observation"

@@ -70,3 +70,13 @@ func (c *Config) NodeChangesAllowed(isKind bool) bool {
 	}
 	return isKind || c.AllowNodeChanges
 }
+
+// SuiteLabelFilter is the label filter a run uses: the one asked for, narrowed by the
+// named mode's (none without a mode).
+func SuiteLabelFilter(asked, mode string) (string, error) {
+	m, ok, err := LookupMode(mode)
+	if err != nil || !ok {
+		return asked, err
+	}
+	return CombineLabelFilters(asked, m.LabelFilter), nil
+}

@@ -7,17 +7,16 @@
 # (--dry-run, --skip ...). Exit code: Hydrophone's, which is the suite's.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
 . "$here/lib/common.sh"
-cd "$root"
+root=$ROOT && cd "$root"
 A=${ARTIFACTS:?ARTIFACTS must be set}
 mode=${MODE:-non-disruptive}
 hydrophone=${HYDROPHONE:-$root/_bin/hydrophone}
 [ -x "$hydrophone" ] || die "no Hydrophone at $hydrophone: run 'make hydrophone' (builds it from its Go module)"
 kubeconfig=${KUBECONFIG:-$A/kubeconfig}
-suite=$(bash "$here/suite-image.sh" | tail -1)
-busybox=$(bash "$here/busybox-image.sh" | tail -1)
-go run ./scripts/cluster load "$suite" "$busybox"
+suite=$(bash "$here/images/suite.sh" | tail -1)
+busybox=$(bash "$here/images/busybox.sh" | tail -1)
+go run ./scripts/cmd/cluster load "$suite" "$busybox"
 out="$A/hydrophone/$mode"
 rm -rf "$out"; mkdir -p "$out"
 "$hydrophone" --kubeconfig "$kubeconfig" --cleanup >"$out/cleanup-before.log" 2>&1 || true # a run killed earlier

@@ -7,9 +7,8 @@
 # Exit code: 0 when every version passed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
 . "$here/lib/common.sh"
-cd "$root"
+root=$ROOT && cd "$root"
 ARTIFACTS=${ARTIFACTS:-$root/_artifacts}
 out="$ARTIFACTS/matrix"
 if [ -z "${VERSIONS:-}" ]; then
@@ -26,5 +25,5 @@ for v in $VERSIONS; do
   if KUBERNETES_VERSION=$v ARTIFACTS=$dir make --no-print-directory e2e; then r=0; else r=$?; rc=1; fi
   echo "$v exit=$r seconds=$((SECONDS - start))" | tee -a "$out/timings.txt"
 done
-go run ./scripts/report matrix "$out"
+go run ./scripts/cmd/report matrix "$out"
 exit $rc

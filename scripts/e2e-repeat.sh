@@ -9,19 +9,20 @@
 # run in progress has written its report.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
 . "$here/lib/common.sh"
-cd "$root"
+root=$ROOT && cd "$root"
 A=${ARTIFACTS:?ARTIFACTS must be set}
 N=${N:-5}
 case "$N" in ''|*[!0-9]*|0) echo "error: N=$N: give the number of runs as a positive integer, e.g. make e2e-repeat N=5" >&2; exit 2;; esac
 out="$A/repeat"; rm -rf "$out"; mkdir -p "$out"
 # Every run keeps the cluster: the series runs on one cluster, created (or reused) by the first.
 export E2E_KEEP_CLUSTER=true
+NODE_IMAGE=${NODE_IMAGE:-$(cat "$A/node-image" 2>/dev/null || true)}
+WORKLOAD_IMAGE=${WORKLOAD_IMAGE:-$(cat "$A/workload-image" 2>/dev/null || true)}
+export NODE_IMAGE WORKLOAD_IMAGE
 rc=0
 for i in $(seq 1 "$N"); do
   dir="$out/run-$i"; mkdir -p "$dir"
-  cp "$A/node-image" "$A/workload-image" "$dir/" 2>/dev/null || true
   [ -f "$A/timings.txt" ] && cp "$A/timings.txt" "$dir/"
   log "=== run $i of $N (artifacts in $dir)"
   start=$SECONDS
@@ -31,5 +32,5 @@ for i in $(seq 1 "$N"); do
   [ "$r" -eq 0 ] || rc=1
   if [ "$r" -eq 130 ] || [ "$r" -eq 143 ]; then log "interrupted: stopping the series after run $i"; break; fi
 done
-go run ./scripts/report repeat "$out" || rc=1
+go run ./scripts/cmd/report repeat "$out" || rc=1
 exit $rc

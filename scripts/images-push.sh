@@ -5,9 +5,8 @@
 # $ARTIFACTS/airgap/. REGISTRY is host[:port][/path], e.g. registry.example.com/dsconform.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/.." && pwd)
 . "$here/lib/common.sh"
-cd "$root"
+root=$ROOT && cd "$root"
 A=${ARTIFACTS:?ARTIFACTS must be set}
 reg=${REGISTRY:-}
 [ -n "$reg" ] || die "REGISTRY is not set: name the registry your nodes pull from, e.g. REGISTRY=registry.example.com/dsconform make images-push"
@@ -15,8 +14,8 @@ case "$reg" in *://*) die "REGISTRY=$reg: give host[:port][/path], without a sch
 reg=${reg%/}
 node=$(cat "$A/node-image")
 workload=$(cat "$A/workload-image")
-suite=$(bash "$here/suite-image.sh" | tail -1)
-busybox=$(bash "$here/busybox-image.sh" | tail -1)
+suite=$(bash "$here/images/suite.sh" | tail -1)
+busybox=$(bash "$here/images/busybox.sh" | tail -1)
 out="$A/airgap"; mkdir -p "$out"; : >"$out/images.txt"
 push() { # local reference -> pushed reference
   local dest="$reg/${1##*/}"

@@ -75,18 +75,6 @@ func OwnedBy(pod *corev1.Pod, uid types.UID) bool {
 	return ref != nil && ref.UID == uid
 }
 
-// RunningPodsByNode groups the running, non-terminating pods the DaemonSet owns by node.
-func RunningPodsByNode(ds *appsv1.DaemonSet, pods []corev1.Pod) map[string][]string {
-	out := map[string][]string{}
-	for i := range pods {
-		p := &pods[i]
-		if OwnedBy(p, ds.UID) && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
-			out[p.Spec.NodeName] = append(out[p.Spec.NodeName], p.Name)
-		}
-	}
-	return out
-}
-
 // CheckRollout is the one definition of "rolled out" every spec shares. It returns
 // nil, or an error naming each node that misses a pod or has one too many and each
 // status field that disagrees.

@@ -136,3 +136,17 @@ func (w *Writer) Nodes(ctx context.Context, c kubernetes.Interface) {
 	w.YAML("nodes-summary", out)
 	w.YAML("nodes", nodes)
 }
+
+// Collect writes a failed spec's diagnostics into dir: its namespaces, the nodes, and
+// what the spec's family adds (extra).
+func Collect(ctx context.Context, dir string, c kubernetes.Interface, namespaces []string, extra ...func(context.Context, *Writer)) {
+	w := &Writer{Dir: dir}
+	defer w.Close()
+	for _, ns := range namespaces {
+		w.Namespace(ctx, c, ns)
+	}
+	w.Nodes(ctx, c)
+	for _, dump := range extra {
+		dump(ctx, w)
+	}
+}

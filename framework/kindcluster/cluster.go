@@ -412,3 +412,20 @@ func firstLine(s string) string {
 func IsKind(n *corev1.Node) bool {
 	return strings.HasPrefix(n.Spec.ProviderID, "kind://")
 }
+
+// ProviderID is the providerID kind gives a node of a cluster: kind://docker/<cluster>/<node>.
+func ProviderID(cluster, node string) string { return "kind://docker/" + cluster + "/" + node }
+
+// NameOf is the kind cluster the nodes belong to, read from their providerIDs; false
+// unless there are nodes and every one is a node of that one kind cluster.
+func NameOf(nodes []corev1.Node) (string, bool) {
+	name := ""
+	for i := range nodes {
+		parts := strings.Split(nodes[i].Spec.ProviderID, "/")
+		if !IsKind(&nodes[i]) || len(parts) != 5 || (name != "" && parts[3] != name) {
+			return "", false
+		}
+		name = parts[3]
+	}
+	return name, name != ""
+}

@@ -72,3 +72,24 @@ func TestKubeletCgroupsAndSummary(t *testing.T) {
 		t.Errorf("Summary = %q", got)
 	}
 }
+
+func TestNameOf(t *testing.T) {
+	node := func(pid string) corev1.Node { return corev1.Node{Spec: corev1.NodeSpec{ProviderID: pid}} }
+	for _, tc := range []struct {
+		name  string
+		nodes []corev1.Node
+		want  string
+		ok    bool
+	}{
+		{"one kind cluster", []corev1.Node{node(ProviderID("dsconform", "dsconform-control-plane")), node(ProviderID("dsconform", "dsconform-worker"))}, "dsconform", true},
+		{"no nodes", nil, "", false},
+		{"a foreign node", []corev1.Node{node(ProviderID("dsconform", "a")), node("aws:///eu-west-1a/i-0abc")}, "", false},
+		{"two kind clusters", []corev1.Node{node(ProviderID("a", "a-worker")), node(ProviderID("b", "b-worker"))}, "", false},
+		{"a node without a providerID", []corev1.Node{node("")}, "", false},
+	} {
+		got, ok := NameOf(tc.nodes)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%s: NameOf = %q, %v; want %q, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -122,7 +122,7 @@ func joinConfigFor(conf, fromNode string, in AddWorkerInput, ip, token, cluster 
 			continue
 		}
 		found = true
-		if err := rewriteJoin(obj, in, ip, token, "kind://docker/"+cluster+"/"+in.Name); err != nil {
+		if err := rewriteJoin(obj, in, ip, token, ProviderID(cluster, in.Name)); err != nil {
 			return "", fmt.Errorf("the kubeadm config of %s: %w", fromNode, err)
 		}
 		out, err := yaml.Marshal(obj)

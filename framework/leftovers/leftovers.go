@@ -61,6 +61,9 @@ type Result struct {
 	Errors     []string `json:"errors,omitempty"`     // undo attempts that failed
 }
 
+// Quiet reports whether the pass found nothing at all, not even look-alikes.
+func (r Result) Quiet() bool { return r.Empty() && len(r.NotOurs) == 0 }
+
 // Empty reports whether the pass found nothing of the selected runs.
 func (r Result) Empty() bool {
 	return len(r.Undone)+len(r.Pending)+len(r.Going)+len(r.Errors)+len(r.Unreadable) == 0

@@ -8,6 +8,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive
@@ -213,4 +214,39 @@ func (c Changer) latest(ctx context.Context, name string, match func(provenance.
 func IsControlPlane(n *corev1.Node) bool {
 	_, ok := n.Labels["node-role.kubernetes.io/control-plane"]
 	return ok
+}
+
+// DisturbLast orders node names for a spec that changes, stops or cuts off the first
+// ones it is given: workers first, and last the control planes (an untainted one is
+// eligible, but not a node to disturb) and runner, the node the suite itself runs on.
+// The order is otherwise kept.
+func DisturbLast(names []string, nodes []corev1.Node, runner string) []string {
+	last := map[string]bool{runner: runner != ""}
+	for i := range nodes {
+		if IsControlPlane(&nodes[i]) {
+			last[nodes[i].Name] = true
+		}
+	}
+	out := append([]string{}, names...)
+	slices.SortStableFunc(out, func(a, b string) int {
+		switch {
+		case last[a] == last[b]:
+			return 0
+		case last[b]:
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+// ControlPlanes lists the nodes that carry the control-plane role label.
+func ControlPlanes(nodes []corev1.Node) []string {
+	var out []string
+	for i := range nodes {
+		if IsControlPlane(&nodes[i]) {
+			out = append(out, nodes[i].Name)
+		}
+	}
+	return out
 }

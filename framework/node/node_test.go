@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -39,5 +40,25 @@ func TestStampWritesTheChangeAndItsStampTogetherAndUnstampIsIdempotent(t *testin
 	}
 	if _, err := Stamp(ctx, c, "w1", provenance.Change{ID: "", Run: "r", Kind: provenance.Cordon}); err == nil {
 		t.Fatalf("a stamp without an ID must be refused")
+	}
+}
+
+func TestDisturbLast(t *testing.T) {
+	nodes := []corev1.Node{
+		{ObjectMeta: metav1.ObjectMeta{Name: "cp", Labels: map[string]string{"node-role.kubernetes.io/control-plane": ""}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "w1"}}, {ObjectMeta: metav1.ObjectMeta{Name: "w2"}}, {ObjectMeta: metav1.ObjectMeta{Name: "w3"}},
+	}
+	in := []string{"cp", "w1", "w2", "w3"}
+	if got, want := DisturbLast(in, nodes, "w1"), []string{"w2", "w3", "cp", "w1"}; !slices.Equal(got, want) {
+		t.Errorf("DisturbLast = %v, want %v", got, want)
+	}
+	if got, want := DisturbLast(in, nodes, ""), []string{"w1", "w2", "w3", "cp"}; !slices.Equal(got, want) {
+		t.Errorf("outside a pod: DisturbLast = %v, want %v", got, want)
+	}
+	if in[0] != "cp" {
+		t.Error("DisturbLast changed its argument")
+	}
+	if got := ControlPlanes(nodes); !slices.Equal(got, []string{"cp"}) {
+		t.Errorf("ControlPlanes = %v, want [cp]", got)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 
+	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/kindcluster"
 )
 
@@ -141,35 +142,16 @@ func (n agentNode) Run(ctx context.Context, stdin []byte, name string, args ...s
 	ctx, cancel := context.WithTimeout(ctx, n.a.Timeout)
 	defer cancel()
 	cmd := append([]string{"/usr/local/bin/workload", "host", name}, args...)
-	var out lockedBuffer
+	var buf bytes.Buffer
+	out := &framework.SyncWriter{W: &buf} // stdout and stderr come from two goroutines
 	var in io.Reader
 	if stdin != nil {
 		in = bytes.NewReader(stdin)
 	}
-	if err := PodExec(ctx, n.a.Client, n.a.Rest, n.a.Namespace, n.pod, "agent", cmd, in, &out, &out); err != nil {
-		return out.String(), fmt.Errorf("%s on node %s (through agent pod %s): %w", strings.Join(append([]string{name}, args...), " "), n.node, n.pod, err)
+	if err := PodExec(ctx, n.a.Client, n.a.Rest, n.a.Namespace, n.pod, "agent", cmd, in, out, out); err != nil {
+		return buf.String(), fmt.Errorf("%s on node %s (through agent pod %s): %w", strings.Join(append([]string{name}, args...), " "), n.node, n.pod, err)
 	}
-	return out.String(), nil
-}
-
-// lockedBuffer collects stdout and stderr together: the exec streams them from two
-// goroutines, and a plain bytes.Buffer shared by both loses or garbles output (it did:
-// 7 of 20 short commands came back empty before this).
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return buf.String(), nil
 }
 
 // PodExec runs cmd in a pod's container through the API server's exec (WebSocket,

@@ -2,7 +2,6 @@ package nodeaccess
 
 import (
 	"strings"
-	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -28,24 +27,5 @@ func TestAgentPod(t *testing.T) {
 	long := AgentPod("ns", strings.Repeat("n", 70)+".example.com", "img")
 	if len(long.Name) > 63 || strings.HasSuffix(long.Name, "-") || strings.HasSuffix(long.Name, ".") {
 		t.Errorf("name %q is not a valid pod name", long.Name)
-	}
-}
-
-// stdout and stderr of an exec are written by two goroutines into one buffer.
-func TestLockedBufferKeepsEveryWrite(t *testing.T) {
-	var b lockedBuffer
-	var wg sync.WaitGroup
-	for g := 0; g < 2; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 1000; i++ {
-				_, _ = b.Write([]byte("0123456789"))
-			}
-		}()
-	}
-	wg.Wait()
-	if got := len(b.String()); got != 20000 {
-		t.Fatalf("two writers of 1000×10 bytes: buffer holds %d bytes, want 20000", got)
 	}
 }

@@ -37,6 +37,30 @@ type Environment struct {
 	ClusterNote    string           `json:"clusterDecision,omitempty"`
 }
 
+// Row is one line of the report's environment table.
+type Row struct{ Name, Value string }
+
+// Rows is the environment as the report's table shows it (the nodes and the sweep have
+// tables of their own).
+func (e *Environment) Rows() []Row {
+	rows := []Row{{"mode", e.Mode}, {"server version", e.ServerVersion}, {"release", e.Release},
+		{"node runtime", e.Runtime}, {"kubelet", e.Kubelet}, {"node image", e.NodeImage}, {"kind (Go module)", e.KindVersion},
+		{"cluster", e.ClusterName}, {"kind cluster", fmt.Sprint(e.IsKind)}, {"cluster created by this run", fmt.Sprint(e.ClusterCreated)},
+		{"cluster decision", e.ClusterNote}, {"node access", e.NodeAccess}, {"suite commit", e.SuiteCommit},
+		{"label filter", e.LabelFilter}, {"random seed", fmt.Sprint(e.RandomSeed)}, {"parallel processes", fmt.Sprint(e.ParallelProcs)},
+		{"setup before the first spec", fmt.Sprintf("%.0fs", e.SetupSeconds)}, {"started", e.Started.Format(time.RFC3339)}}
+	if e.Product != nil {
+		rows = append(rows, Row{"product", fmt.Sprintf("%s %s %s (%s)", e.Product.Vendor, e.Product.Name, e.Product.Version, e.Product.Type)})
+	}
+	out := rows[:0]
+	for _, r := range rows {
+		if r.Value != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // NodeSummary is one node as the report shows it.
 type NodeSummary struct {
 	Name           string   `json:"name"`

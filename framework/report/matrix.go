@@ -55,12 +55,9 @@ func BuildMatrix(runs map[string]Report, paths map[string]string, catalogue []Re
 		if mv.Verdict == "" {
 			mv.Verdict = "NO REPORT"
 		}
-		var env struct {
-			Server  string `json:"serverVersion"`
-			Release string `json:"kubernetesRelease"`
+		if env := r.Environment; env != nil {
+			mv.Server, mv.Release = env.ServerVersion, env.Release
 		}
-		_ = json.Unmarshal(r.Environment, &env)
-		mv.Server, mv.Release = env.Server, env.Release
 		if mv.Release == "" {
 			if rel, err := releases.Lookup(v); err == nil {
 				mv.Release = rel.Minor + ": END OF LIFE " + rel.EndOfLife.Format("2006-01-02")

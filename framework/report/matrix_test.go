@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +10,7 @@ import (
 func TestBuildMatrix(t *testing.T) {
 	cat := []Requirement{{ID: "DS-A-01"}, {ID: "DS-B-01"}, {ID: "DS-C-01"}}
 	run := func(verdict string, res map[string]string) Report {
-		r := Report{Verdict: verdict, Environment: json.RawMessage(`{"serverVersion":"x","kubernetesRelease":"1.x: supported"}`)}
+		r := Report{Verdict: verdict, Environment: &Environment{ServerVersion: "x", Release: "1.x: supported"}}
 		for id, v := range res {
 			r.Requirements = append(r.Requirements, RequirementResult{Requirement: Requirement{ID: id}, Result: v})
 		}

@@ -31,7 +31,7 @@ type Report struct {
 	Started          time.Time           `json:"started"`
 	Ended            time.Time           `json:"ended"`
 	DurationSeconds  float64             `json:"durationSeconds"`
-	Environment      json.RawMessage     `json:"environment,omitempty"`
+	Environment      *Environment        `json:"environment,omitempty"`
 	SetupSeconds     map[string]float64  `json:"setupSeconds,omitempty"`
 	Totals           Totals              `json:"totals"`
 	Specs            []Spec              `json:"specs"`
@@ -146,7 +146,7 @@ func RequirementOf(labels []string) string {
 
 // Build makes the report from Ginkgo's report, the requirement catalogue, the
 // environment (environment.json) and setup timings.
-func Build(gr types.Report, catalogue []Requirement, env json.RawMessage, setup map[string]float64) Report {
+func Build(gr types.Report, catalogue []Requirement, env *Environment, setup map[string]float64) Report {
 	r := Report{SuiteDescription: gr.SuiteDescription, Started: gr.StartTime, Ended: gr.EndTime,
 		DurationSeconds: gr.RunTime.Seconds(), Environment: env, SetupSeconds: setup}
 	r.Totals.Selected = gr.PreRunStats.SpecsThatWillRun
@@ -160,6 +160,11 @@ func Build(gr types.Report, catalogue []Requirement, env json.RawMessage, setup 
 			continue
 		}
 		s := specOf(sr)
+		if gr.SuiteConfig.DryRun { // Ginkgo reports listed specs as passed
+			s.State = "listed (dry run)"
+			r.Specs = append(r.Specs, s)
+			continue
+		}
 		r.Specs = append(r.Specs, s)
 		byReq[s.RequirementID] = append(byReq[s.RequirementID], s)
 		for _, l := range s.Latencies {
@@ -236,7 +241,7 @@ func specOf(sr types.SpecReport) Spec {
 			if json.Unmarshal([]byte(e.Value.AsJSON), &o) == nil {
 				s.Observations = append(s.Observations, o)
 			}
-		case "diagnostics":
+		case framework.DiagnosticsEntry:
 			_ = json.Unmarshal([]byte(e.Value.AsJSON), &s.Diagnostics)
 		}
 	}
@@ -261,6 +266,8 @@ func worse(cur, state string) string {
 
 func verdict(gr types.Report, t Totals, special int) string {
 	switch {
+	case gr.SuiteConfig.DryRun:
+		return "DRY RUN: nothing ran"
 	case gr.SpecialSuiteFailureReasons != nil && containsInterrupt(gr.SpecialSuiteFailureReasons):
 		return "INTERRUPTED"
 	case t.Failed > 0 || special > 0 || !gr.SuiteSucceeded:
@@ -321,4 +328,30 @@ func (r Report) FailedRequirements() string {
 		}
 	}
 	return strings.Join(ids, " || ")
+}
+
+// Listing is what a dry run prints: every spec that would run, with the requirement it
+// proves.
+func Listing(gr types.Report, catalogue []Requirement) string {
+	byID := map[string]Requirement{}
+	for _, r := range catalogue {
+		byID[r.ID] = r
+	}
+	var b strings.Builder
+	b.WriteString("\nSpecs that would run, with the requirement each proves:\n")
+	n := 0
+	for _, sr := range gr.SpecReports {
+		if sr.LeafNodeType != types.NodeTypeIt || sr.State == types.SpecStatePending || sr.State == types.SpecStateSkipped {
+			continue
+		}
+		id := RequirementOf(sr.Labels())
+		serial := ""
+		if sr.IsSerial {
+			serial = " [Serial]"
+		}
+		n++
+		fmt.Fprintf(&b, "%3d. %-12s %s%s\n       %s\n", n, id, sr.FullText(), serial, byID[id].Statement)
+	}
+	fmt.Fprintf(&b, "%d specs\n", n)
+	return b.String()
 }

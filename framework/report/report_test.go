@@ -33,7 +33,7 @@ var catalogue = []Requirement{
 }
 
 func TestBuildFailingRun(t *testing.T) {
-	r := Build(recorded(t, "failing-run.json"), catalogue, json.RawMessage(`{"serverVersion":"v1.34.4"}`), map[string]float64{"cluster-up": 62})
+	r := Build(recorded(t, "failing-run.json"), catalogue, &Environment{ServerVersion: "v1.34.4"}, map[string]float64{"cluster-up": 62})
 	if r.Verdict != "FAILED" {
 		t.Errorf("verdict %q, want FAILED", r.Verdict)
 	}
@@ -77,6 +77,15 @@ func TestBuildPassingInterruptedAndEmpty(t *testing.T) {
 	pr := Build(passing, catalogue, nil, nil)
 	if pr.Verdict != "PASSED" || pr.Headline != "PASSED" {
 		t.Errorf("all-passed run: verdict %q, headline %q", pr.Verdict, pr.Headline)
+	}
+	dry := passing
+	dry.SuiteConfig.DryRun = true // Ginkgo reports every listed spec as passed
+	dr := Build(dry, catalogue, nil, nil)
+	if dr.Verdict != "DRY RUN: nothing ran" || dr.Totals.Passed != 0 || dr.Specs[0].State != "listed (dry run)" {
+		t.Errorf("dry run: verdict %q, %d passed, first spec %q", dr.Verdict, dr.Totals.Passed, dr.Specs[0].State)
+	}
+	if err := WriteAll(t.TempDir(), dr, dry); err != nil { // no environment recorded
+		t.Errorf("writing a dry run's report without an environment: %v", err)
 	}
 	withSkips := passing
 	withSkips.SpecReports = append(types.SpecReports{}, passing.SpecReports...)
@@ -132,7 +141,7 @@ func TestBuildPassingInterruptedAndEmpty(t *testing.T) {
 func TestWriteAll(t *testing.T) {
 	gr := recorded(t, "failing-run.json")
 	dir := t.TempDir()
-	r := Build(gr, catalogue, json.RawMessage(`{"serverVersion":"v1.34.4","nodes":[{"name":"n1","roles":["control-plane"]}]}`), nil)
+	r := Build(gr, catalogue, &Environment{ServerVersion: "v1.34.4", Nodes: []NodeSummary{{Name: "n1", Roles: []string{"control-plane"}}}}, nil)
 	if err := WriteAll(dir, r, gr); err != nil {
 		t.Fatal(err)
 	}

@@ -30,14 +30,9 @@ var funcs = map[string]any{
 	"failed":    isFailure,
 	"lower":     strings.ToLower,
 	"firstLine": func(s string) string { return strings.SplitN(strings.TrimSpace(s), "\n", 2)[0] },
-	"env": func(raw json.RawMessage) map[string]any {
-		m := map[string]any{}
-		_ = json.Unmarshal(raw, &m)
-		return m
-	},
-	"split":    strings.Fields,
-	"contains": func(s any, sub string) bool { return strings.Contains(fmt.Sprint(s), sub) },
-	"mdEscape": func(s string) string { return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s) },
+	"split":     strings.Fields,
+	"contains":  func(s any, sub string) bool { return strings.Contains(fmt.Sprint(s), sub) },
+	"mdEscape":  func(s string) string { return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s) },
 }
 
 // WriteAll writes report.json, report.html, summary.md and junit_01.xml into dir.
@@ -118,9 +113,9 @@ func RenderDir(dir string, catalogue []Requirement) (Report, error) {
 	if err := json.Unmarshal(data, &reports); err != nil || len(reports) == 0 {
 		return Report{}, fmt.Errorf("%s/ginkgo-report.json is not a Ginkgo JSON report", dir)
 	}
-	env, _ := os.ReadFile(filepath.Join(dir, "environment.json"))
-	if !json.Valid(env) {
-		env = nil
+	env, err := ReadEnvironment(filepath.Join(dir, EnvironmentFile))
+	if err != nil {
+		return Report{}, err
 	}
 	r := Build(reports[0], catalogue, env, ReadTimings(filepath.Join(dir, "timings.txt")))
 	if provenBy, ok := ReadProvenBy(filepath.Join(dir, "selftest", "sensitivity.json")); ok {
@@ -147,4 +142,33 @@ func ReadProvenBy(path string) (map[string][]string, bool) {
 		return nil, false
 	}
 	return s.ProvenBy, true
+}
+
+// EnvironmentFile is where the suite records its Environment before the first spec.
+const EnvironmentFile = "environment.json"
+
+// WriteEnvironment writes env to path.
+func WriteEnvironment(path string, env Environment) error {
+	data, err := json.MarshalIndent(env, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// ReadEnvironment reads what WriteEnvironment wrote; nil when there is no such file (a
+// run that stopped before its setup ended).
+func ReadEnvironment(path string) (*Environment, error) {
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var env Environment
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &env, nil
 }

@@ -1,7 +1,7 @@
 // Package selftest is the suite's fault matrix: a table of faults, each breaking one
 // behaviour area of a kind cluster, and the pure check of what a run under a fault
 // must show: exactly the expected requirements failed, with messages that say why.
-// `make e2e-selftest` (scripts/selftest) injects each fault, runs the affected specs,
+// `make e2e-selftest` (scripts/cmd/selftest) injects each fault, runs the affected specs,
 // restores the cluster and evaluates the run with Evaluate.
 package selftest
 

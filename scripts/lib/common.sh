@@ -1,4 +1,7 @@
-# Shared helpers for the scripts in scripts/. Source it; it defines functions only.
+# Shared helpers for the scripts in scripts/. Source it; it defines functions and ROOT.
+# ROOT is the repository the scripts belong to (this file is scripts/lib/common.sh).
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
 
 # die prints one line saying what is wrong and how to fix it, then exits 1.
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -39,8 +39,7 @@ var _ = func() bool {
 		Describe("[self-test] A run killed mid-spec", Label("self-test", "kill-probe"), func() {
 			It("leaves a change of every kind for the next run's sweep", func(ctx SpecContext) {
 				requireKind()
-				nodes, err := listNodes(ctx, clients)
-				Expect(err).NotTo(HaveOccurred())
+				nodes := listNodes(ctx)
 				var planted string // the node where the user put VIPOnly=true:NoSchedule and dsconform.e2e/owner=user
 				for _, n := range nodes {
 					if n.Labels["dsconform.e2e/owner"] == "user" && slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == "VIPOnly" }) && n.Spec.ProviderID != "" {
@@ -54,9 +53,9 @@ var _ = func() bool {
 				nodeChanges.SetLabel(ctx, planted, "dsconform.e2e/owner", "suite")
 				ns := newNamespace(ctx, "sp-killprobe")
 				sn := onNode(ctx, eligibleNodes(ctx)[0])
-				file := sn.write(ctx, ns+"-web.yaml", staticPodManifest("web", ns))
+				file := sn.Write(ctx, ns+"-web.yaml", staticPod("web", ns))
 				joined, _ := addWorker(ctx)
-				cp := onNode(ctx, controlPlaneName(ctx))
+				cp := onNode(ctx, controlPlaneNames(ctx)[0])
 				cp.MoveAside(ctx, path.Join(cp.Dir, "kube-scheduler.yaml"), "/etc/kubernetes/kube-scheduler.yaml.kill-probe")
 				Expect(os.WriteFile(filepath.Join(cfg.Artifacts, "kill-probe-ready"), []byte(joined+" "+planted+" "+file+"\n"), 0o644)).To(Succeed())
 				select {

@@ -28,10 +28,10 @@ var addedNodes atomic.Int32
 // or spec still leaves the topology as it was found.
 func addWorker(ctx context.Context, taints ...string) (string, time.Time) {
 	GinkgoHelper()
-	name := fmt.Sprintf("%s-e2e-%d-%d", kind.Name, GinkgoParallelProcess(), addedNodes.Add(1))
+	name := fmt.Sprintf("%s-e2e-%d-%d", cluster.Name, GinkgoParallelProcess(), addedNodes.Add(1))
 	DeferCleanup(func(ctx SpecContext) { removeWorker(ctx, name) }, NodeTimeout(2*time.Minute))
-	Expect(kind.AddWorker(ctx, kindcluster.AddWorkerInput{Name: name, Run: state.RunID, Taints: taints})).To(Succeed(), "joining node %s", name)
-	Expect(kind.LoadImage(cfg.WorkloadImage)).To(Succeed())
+	Expect(cluster.AddWorker(ctx, kindcluster.AddWorkerInput{Name: name, Run: state.RunID, Taints: taints})).To(Succeed(), "joining node %s", name)
+	Expect(cluster.LoadImage(cfg.WorkloadImage)).To(Succeed())
 	var ready time.Time
 	Eventually(ctx, func(g Gomega) {
 		n, err := clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
@@ -74,7 +74,7 @@ func removeWorker(ctx context.Context, name string) {
 	if err != nil && !apierrors.IsNotFound(err) {
 		Fail(fmt.Sprintf("deleting Node %s: %v", name, err))
 	}
-	Expect(kind.RemoveNode(ctx, name)).To(Succeed(), "removing node container %s", name)
+	Expect(cluster.RemoveNode(ctx, name)).To(Succeed(), "removing node container %s", name)
 }
 
 var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("daemonset", "node-lifecycle", "disruptive", "node-access"), func() {
@@ -126,7 +126,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		}).WithTimeout(timeouts.Medium).Should(Succeed())
 
 		By("stopping node container " + name)
-		Expect(kind.StopNode(ctx, name)).To(Succeed())
+		Expect(cluster.StopNode(ctx, name)).To(Succeed())
 		Eventually(ctx, func(g Gomega) {
 			n, err := clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
@@ -193,7 +193,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		}).Should(Succeed())
 
 		By("stopping the kubelet on " + target + ": the node stops reporting")
-		kn, err := kind.Node(target)
+		kn, err := cluster.Node(target)
 		Expect(err).NotTo(HaveOccurred())
 		// not an agent: exec through the API needs the kubelet this stops
 		h := node.Host{Node: nodeaccess.Kind(kn), Changer: nodeChanges}

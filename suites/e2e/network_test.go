@@ -22,11 +22,10 @@ var _ = Describe("[sig-apps] Communicating with daemon pods", Label("daemonset",
 		ns := newNamespace(ctx, "ds-hostport")
 		port := int32(18500 + GinkgoParallelProcess())
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("hostport-daemon", ns).WithHostPort(port).Obj()))
-		nodes, err := listNodes(ctx, clients)
-		Expect(err).NotTo(HaveOccurred())
+		nodes := listNodes(ctx)
 		// The request is made from inside the control-plane node container, on the
 		// cluster's own network, as a client on the node network would.
-		cp := hostOf(ctx, controlPlaneName(ctx))
+		cp := hostOf(ctx, controlPlaneNames(ctx)[0])
 		byNode := daemonPods(ctx, Default, ds)
 		Expect(byNode).To(HaveLen(len(want)), "daemon pods of %s: one on each of %v", ds.Name, want)
 		for n := range byNode {

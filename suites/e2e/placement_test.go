@@ -25,7 +25,8 @@ var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement
 		}).Should(Succeed())
 
 		n := strconv.Itoa(len(workers))
-		cols := kubectlColumns(ctx, ds)
+		cols, err := daemonset.TableColumns(ctx, clients.Kube, ds)
+		Expect(err).NotTo(HaveOccurred())
 		Expect(cols).To(HaveKeyWithValue("Desired", n))
 		Expect(cols).To(HaveKeyWithValue("Current", n))
 		Expect(cols).To(HaveKeyWithValue("Ready", n))
@@ -59,7 +60,7 @@ var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement
 
 var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset", "control-plane"), func() {
 	It("runs no daemon pod on the control-plane node without a toleration", Label("DS-CP-01"), func(ctx SpecContext) {
-		cp := controlPlaneName(ctx)
+		cp := controlPlaneNames(ctx)[0]
 		ns := newNamespace(ctx, "ds-cp-none")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
 		skipIfControlPlaneUntainted(ctx, cp, ds)
@@ -91,7 +92,7 @@ var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset"
 	})
 
 	It("does not reach a modern control plane with a toleration for the legacy master taint alone", Label("DS-CP-03"), func(ctx SpecContext) {
-		cp := controlPlaneName(ctx)
+		cp := controlPlaneNames(ctx)[0]
 		n, err := clients.Kube.CoreV1().Nodes().Get(ctx, cp, metav1.GetOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(n.Spec.Taints).NotTo(ContainElement(HaveField("Key", daemonset.TaintLegacyMaster)),
@@ -108,8 +109,7 @@ var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset"
 	})
 
 	It("runs the cluster's own DaemonSets (kube-proxy, the pod network) on every node", Label("DS-CP-04", "quick"), func(ctx SpecContext) {
-		nodes, err := listNodes(ctx, clients)
-		Expect(err).NotTo(HaveOccurred())
+		nodes := listNodes(ctx)
 		dss, err := clients.Kube.AppsV1().DaemonSets("kube-system").List(ctx, metav1.ListOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		var names, network []string

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/dsconform/dsconform/framework"
+	"github.com/dsconform/dsconform/framework/daemonset"
 )
 
 const selectLabel = "dsconform.e2e/monitor"
@@ -24,7 +25,9 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 		ns := newNamespace(ctx, "ds-selector")
 		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithNodeSelector(map[string]string{selectLabel: "yes"}).Obj())
 		expectPlacement(ctx, ds, []string{workers[0]})
-		Expect(kubectlColumns(ctx, ds)).To(HaveKeyWithValue("Node Selector", selectLabel+"=yes"))
+		cols, err := daemonset.TableColumns(ctx, clients.Kube, ds)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(cols).To(HaveKeyWithValue("Node Selector", selectLabel+"=yes"))
 	})
 
 	It("runs pods only on nodes matching required node affinity", Label("DS-SEL-02"), func(ctx SpecContext) {

@@ -48,8 +48,8 @@ var _ = Describe("[sig-node] Static pods and DaemonSets side by side", Label("st
 		ns := newNamespace(ctx, "sp-mix")
 		sn := onNode(ctx, eligibleNodes(ctx)[0])
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		sn.write(ctx, ns+"-web.yaml", staticPodManifest("web", ns))
-		mirror := waitForMirror(ctx, ns, "web", sn.Name)
+		sn.Write(ctx, ns+"-web.yaml", staticPod("web", ns))
+		mirror := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, ""))
 		daemonPod := onePodOn(ctx, ds, sn.Name)
 
 		Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, daemonPod.Name, metav1.DeleteOptions{})).To(Succeed())
@@ -61,7 +61,7 @@ var _ = Describe("[sig-node] Static pods and DaemonSets side by side", Label("st
 		}).WithTimeout(timeouts.Medium).Should(Succeed())
 		// The kubelet recreates the mirror at its next sync; until then the deleted one
 		// lingers. The new mirror must reflect the same, still running, container.
-		again := waitForNewMirror(ctx, ns, "web", sn.Name, mirror.UID)
+		again := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, mirror.UID))
 		containerID := mirror.Status.ContainerStatuses[0].ContainerID
 		Expect(again.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID),
 			"the static pod on node %s kept running: the recreated mirror %s should show the same container", sn.Name, again.UID)
@@ -76,9 +76,8 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 		ns, sn, mirror := startStaticPod(ctx, "sp-cutoff")
 		containerID := mirror.Status.ContainerStatuses[0].ContainerID
 
-		nodes, err := listNodes(ctx, clients)
-		Expect(err).NotTo(HaveOccurred())
-		cpIP := internalIP(nodes, controlPlaneName(ctx))
+		nodes := listNodes(ctx)
+		cpIP := internalIP(nodes, controlPlaneNames(ctx)[0])
 		// IPv4 only, on purpose: on kind's dual-stack network the kubelet redials the API
 		// server over IPv6 about 45 s after the cut (its idle connection is dropped), which
 		// bounds the window below. A complete cut-off (ip6tables too) was tried: through node
@@ -93,7 +92,7 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 		// proves the kubelet reconnected and reconciled.
 		zero := int64(0)
 		Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, mirror.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})).To(Succeed())
-		waitForMirrorGone(ctx, ns, "web", sn.Name)
+		staticpod.WaitForMirrorGone(ctx, mirrorOf(ns, "web", sn.Name, ""))
 		lease, err := clients.Kube.CoordinationV1().Leases("kube-node-lease").Get(ctx, sn.Name, metav1.GetOptions{})
 		Expect(err).NotTo(HaveOccurred(), "node %s's Lease", sn.Name)
 		renewed := lease.Spec.RenewTime.DeepCopy()
@@ -111,7 +110,7 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
 		sn.DeleteRule(ctx, provenance.IPTables, rule...)
-		back := waitForMirror(ctx, ns, "web", sn.Name)
+		back := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, ""))
 		Expect(back.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID), "the same container ran through the cut-off")
 	})
 })

@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -23,8 +24,8 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		ns := newNamespace(ctx, "sp-create")
 		sn := onNode(ctx, eligibleNodes(ctx)[0])
 		written := time.Now()
-		sn.write(ctx, ns+"-web.yaml", staticPodManifest("web", ns))
-		mirror := waitForMirror(ctx, ns, "web", sn.Name)
+		sn.Write(ctx, ns+"-web.yaml", staticPod("web", ns))
+		mirror := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, ""))
 		framework.RecordLatency("manifest written → mirror pod Running", sn.Name, time.Since(written))
 		// The mirror was found by the name <pod>-<node>; what must also hold is that the
 		// static pod really runs on the node and that the mirror is listed like any pod.
@@ -45,11 +46,11 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		ns := newNamespace(ctx, "sp-edit")
 		sn := onNode(ctx, eligibleNodes(ctx)[0])
 		file := ns + "-web.yaml"
-		sn.write(ctx, file, staticPodManifest("web", ns))
-		before := waitForMirror(ctx, ns, "web", sn.Name)
+		sn.Write(ctx, file, staticPod("web", ns))
+		before := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, ""))
 
-		sn.write(ctx, file, staticPodManifest("web", ns, func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].Value = "2" }))
-		after := waitForNewMirror(ctx, ns, "web", sn.Name, before.UID)
+		sn.Write(ctx, file, staticPod("web", ns, func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].Value = "2" }))
+		after := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, before.UID))
 		Expect(after.Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: "VERSION", Value: "2"}), "the mirror pod on node %s should show the edited env", sn.Name)
 		Expect(after.Annotations["kubernetes.io/config.hash"]).NotTo(Equal(before.Annotations["kubernetes.io/config.hash"]), "an edit changes the config hash")
 		oldID, newID := before.Status.ContainerStatuses[0].ContainerID, after.Status.ContainerStatuses[0].ContainerID
@@ -62,31 +63,31 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 	It("deletes the pod and its mirror when the file is removed, and brings them back when it is re-added", Label("SP-FILE-03"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "sp-remove")
 		sn := onNode(ctx, eligibleNodes(ctx)[0])
-		content := staticPodManifest("web", ns)
-		file := sn.write(ctx, ns+"-web.yaml", content)
-		first := waitForMirror(ctx, ns, "web", sn.Name)
+		content := staticPod("web", ns)
+		file := sn.Write(ctx, ns+"-web.yaml", content)
+		first := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, ""))
 		running, err := staticpod.ContainerRunning(ctx, sn.Node, first.Status.ContainerStatuses[0].ContainerID)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(running).To(BeTrue(), "positive control: the static pod's container runs on node %s before its file is removed", sn.Name)
 
 		removed := time.Now()
 		sn.RemoveFile(ctx, file)
-		waitForMirrorGone(ctx, ns, "web", sn.Name)
+		staticpod.WaitForMirrorGone(ctx, mirrorOf(ns, "web", sn.Name, ""))
 		framework.RecordLatency("manifest removed → mirror pod gone", sn.Name, time.Since(removed))
 		Eventually(ctx, func() (bool, error) {
 			return staticpod.ContainerRunning(ctx, sn.Node, first.Status.ContainerStatuses[0].ContainerID)
 		}).
 			WithTimeout(timeouts.Short).Should(BeFalse(), "the static pod's container on node %s should stop once its file is gone", sn.Name)
 
-		sn.write(ctx, ns+"-web.yaml", content)
-		again := waitForMirror(ctx, ns, "web", sn.Name)
+		sn.Write(ctx, ns+"-web.yaml", content)
+		again := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, ""))
 		Expect(again.Annotations["kubernetes.io/config.hash"]).To(Equal(first.Annotations["kubernetes.io/config.hash"]), "an identical file gives the same config hash")
 	})
 
 	It("restarts a static pod's container that exits", Label("SP-FILE-04"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "sp-restart")
 		sn := onNode(ctx, eligibleNodes(ctx)[0])
-		sn.write(ctx, ns+"-crash.yaml", staticPodManifest("crash", ns, func(p *corev1.Pod) {
+		sn.Write(ctx, ns+"-crash.yaml", staticPod("crash", ns, func(p *corev1.Pod) {
 			p.Spec.Containers[0].Args = []string{"exit", "3", "2s"}
 		}))
 		Eventually(ctx, func(g Gomega) {
@@ -101,7 +102,7 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-access"), func() {
 	It("carry the config annotations and exactly one owner reference: their Node", Label("SP-MIRROR-01"), func(ctx SpecContext) {
 		_, sn, mirror := startStaticPod(ctx, "sp-mirror")
-		expectMirrorValid(mirror, sn.Name)
+		Expect(staticpod.CheckMirror(mirror, sn.Name, "")).To(Succeed())
 	})
 
 	It("are recreated by the kubelet when deleted through the API, without restarting the static pod", Label("SP-MIRROR-02"), func(ctx SpecContext) {
@@ -147,13 +148,14 @@ var _ = Describe("[sig-node] The manifest directory takes only pods", Label("sta
 	It("creates nothing from a Deployment, a DaemonSet or a malformed file, and keeps other static pods running", Label("SP-ONLY-01"), func(ctx SpecContext) {
 		ns, sn, before := startStaticPod(ctx, "sp-onlypods")
 
-		deploy := "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: not-a-pod\n  namespace: " + ns +
-			"\nspec:\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      containers:\n      - name: c\n        image: " + cfg.WorkloadImage + "\n"
-		daemon := "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: not-a-pod-ds\n  namespace: " + ns +
-			"\nspec:\n  selector:\n    matchLabels: {app: y}\n  template:\n    metadata:\n      labels: {app: y}\n    spec:\n      containers:\n      - name: c\n        image: " + cfg.WorkloadImage + "\n"
-		sn.write(ctx, ns+"-deploy.yaml", deploy)
-		sn.write(ctx, ns+"-ds.yaml", daemon)
-		sn.write(ctx, ns+"-broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: [this is: not valid\n")
+		daemon := newDaemonSet("not-a-pod-ds", ns).Obj()
+		daemon.TypeMeta = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "DaemonSet"}
+		deploy := &appsv1.Deployment{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+			ObjectMeta: metav1.ObjectMeta{Name: "not-a-pod", Namespace: ns},
+			Spec:       appsv1.DeploymentSpec{Selector: daemon.Spec.Selector, Template: daemon.Spec.Template}}
+		sn.Write(ctx, ns+"-deploy.yaml", deploy)
+		sn.Write(ctx, ns+"-ds.yaml", daemon)
+		sn.Write(ctx, ns+"-broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: [this is: not valid\n")
 
 		Consistently(ctx, func(g Gomega) {
 			pods, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
@@ -173,7 +175,7 @@ var _ = Describe("[sig-node] The control plane runs as static pods", Label("stat
 			for _, component := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"} {
 				p, err := clients.Kube.CoreV1().Pods("kube-system").Get(ctx, staticpod.MirrorName(component, cp), metav1.GetOptions{})
 				Expect(err).NotTo(HaveOccurred(), "mirror pod of %s on control-plane node %s", component, cp)
-				expectMirrorValid(p, cp)
+				Expect(staticpod.CheckMirror(p, cp, "")).To(Succeed())
 			}
 		}
 	})
@@ -256,11 +258,11 @@ func stopScheduler(ctx context.Context) (restart func()) {
 	manifest := path.Join(sn.Dir, "kube-scheduler.yaml")
 	const aside = "/etc/kubernetes/kube-scheduler.yaml.dsconform-moved"
 	sn.MoveAside(ctx, manifest, aside)
-	waitForMirrorGone(ctx, "kube-system", "kube-scheduler", cp)
+	staticpod.WaitForMirrorGone(ctx, mirrorOf("kube-system", "kube-scheduler", cp, ""))
 	return func() {
 		GinkgoHelper()
 		sn.MoveBack(ctx, manifest)
-		waitForMirror(ctx, "kube-system", "kube-scheduler", cp)
+		staticpod.WaitForMirror(ctx, mirrorOf("kube-system", "kube-scheduler", cp, ""))
 	}
 }
 
@@ -268,15 +270,15 @@ var _ = Describe("[sig-node] The kubelet restarts a crashed control-plane compon
 	BeforeEach(requireNodeChanges)
 
 	It("restarts kube-scheduler's container in place when its process is killed", Label("SP-CP-03"), func(ctx SpecContext) {
-		cp := controlPlaneName(ctx)
+		cp := controlPlaneNames(ctx)[0]
 		sn := onNode(ctx, cp)
 		mirrorName := staticpod.MirrorName("kube-scheduler", cp)
-		before := waitForMirror(ctx, "kube-system", "kube-scheduler", cp)
+		before := staticpod.WaitForMirror(ctx, mirrorOf("kube-system", "kube-scheduler", cp, ""))
 		Expect(before.Status.ContainerStatuses).To(HaveLen(1), "mirror pod %s", mirrorName)
 		old := before.Status.ContainerStatuses[0]
 
 		killed := time.Now()
-		out, err := runOn(ctx, sn.Node, "pkill", "-KILL", "-x", "kube-scheduler")
+		out, err := sn.Run(ctx, nil, "pkill", "-KILL", "-x", "kube-scheduler")
 		Expect(err).NotTo(HaveOccurred(), "killing kube-scheduler on node %s: %s", cp, out)
 		Eventually(ctx, func(g Gomega) {
 			p, err := clients.Kube.CoreV1().Pods("kube-system").Get(ctx, mirrorName, metav1.GetOptions{})
@@ -296,8 +298,7 @@ var _ = Describe("[sig-node] The kubelet restarts a crashed control-plane compon
 
 var _ = Describe("[sig-node] Finding the static pod directory", Label("staticpod", "node-access"), func() {
 	It("finds each node's static pod directory from the kubelet's command line or --config file, and it agrees with what the kubelet reports through configz", Label("SP-DIR-01"), func(ctx SpecContext) {
-		nodes, err := listNodes(ctx, clients)
-		Expect(err).NotTo(HaveOccurred())
+		nodes := listNodes(ctx)
 		requireNodeAccess()
 		for _, n := range nodes {
 			if !kindcluster.NodeReady(&n) {

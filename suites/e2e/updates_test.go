@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -15,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
@@ -31,19 +28,20 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).
 			WithRollingUpdate(intstr.FromInt32(1), intstr.FromInt32(0)).Obj()))
 		before := podUIDs(ctx, ds)
-		w := watchPlacement(ctx, ns, ds)
+		w := watchRollout(ctx, ds, 0)
 		start := time.Now()
 		setVersion(ctx, ds, "2")
 		ds = waitForRollout(ctx, ds)
 		framework.RecordLatency(fmt.Sprintf("RollingUpdate rollout per node (maxUnavailable=1, %d nodes)", len(workers)), "", time.Since(start)/time.Duration(len(workers)))
-		w.stop()
-		Expect(w.maxUnavailable).To(BeNumerically("<=", 1), "nodes without an available pod at once during the rollout (maxUnavailable=1); worst moment: %s", w.worst)
-		Expect(w.maxUnavailable).To(Equal(1), "with maxSurge=0 each old pod goes before its replacement comes: the watch should have seen a node without an available pod")
+		x := w.Stop()
+		Expect(x.Ended).To(BeEmpty(), "the pods were watched through the whole rollout")
+		Expect(x.MaxUnavailable).To(BeNumerically("<=", 1), "nodes without an available pod at once during the rollout (maxUnavailable=1); worst moment: %s", x.Worst)
+		Expect(x.MaxUnavailable).To(Equal(1), "with maxSurge=0 each old pod goes before its replacement comes: the watch should have seen a node without an available pod")
 		after := podUIDs(ctx, ds)
 		for n, uid := range before {
 			Expect(after[n]).NotTo(Equal(uid), "the pod on node %s should have been replaced by the update, not kept", n)
 		}
-		Expect(w.maxPerNode).To(Equal(1), "with maxSurge=0 no node may run two daemon pods; worst moment: %s", w.worstPerNode)
+		Expect(x.MaxPerNode).To(Equal(1), "with maxSurge=0 no node may run two daemon pods; worst moment: %s", x.WorstPerNode)
 		expectAllOnRevision(ctx, ds)
 	})
 
@@ -53,14 +51,15 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		ns := newNamespace(ctx, "ds-surge")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).
 			WithRollingUpdate(intstr.FromInt32(0), intstr.FromInt32(1)).Obj()))
-		w := watchPlacement(ctx, ns, ds)
+		w := watchRollout(ctx, ds, 0)
 		setVersion(ctx, ds, "2")
 		ds = waitForRollout(ctx, ds)
-		w.stop()
-		Expect(w.maxUnavailable).To(BeZero(), "with maxUnavailable=0 every node must keep an available pod; worst moment: %s", w.worst)
-		Expect(w.maxPerNode).To(Equal(2), "maxSurge should run old and new side by side on a node at some point")
-		Expect(w.maxSurging).To(BeNumerically("<=", 1), "maxSurge=1: at most one node may run old and new side by side at once; worst moment: %s", w.worstSurge)
-		Expect(w.maxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", w.worstPerNode)
+		x := w.Stop()
+		Expect(x.Ended).To(BeEmpty(), "the pods were watched through the whole rollout")
+		Expect(x.MaxUnavailable).To(BeZero(), "with maxUnavailable=0 every node must keep an available pod; worst moment: %s", x.Worst)
+		Expect(x.MaxPerNode).To(Equal(2), "maxSurge should run old and new side by side on a node at some point")
+		Expect(x.MaxSurging).To(BeNumerically("<=", 1), "maxSurge=1: at most one node may run old and new side by side at once; worst moment: %s", x.WorstSurge)
+		Expect(x.MaxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", x.WorstPerNode)
 		expectAllOnRevision(ctx, ds)
 	})
 
@@ -72,16 +71,16 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		nodes := len(eligibleNodes(ctx))
 		budget := (nodes + 1) / 2 // 50 % of the nodes, rounded up, as the controller rounds maxSurge
 		By(fmt.Sprintf("maxSurge=50%% of %d nodes: at most %d nodes surging at once", nodes, budget))
-		w := watchPlacement(ctx, ns, ds)
-		w.checkMinReady(minReady * time.Second)
+		w := watchRollout(ctx, ds, minReady*time.Second)
 		setVersion(ctx, ds, "2")
 		ds = waitForRollout(ctx, ds)
-		w.stop()
-		Expect(w.maxUnavailable).To(BeZero(), "with maxUnavailable=0 every node must keep an available pod; worst moment: %s", w.worst)
-		Expect(w.maxSurging).To(BeNumerically("<=", budget), "maxSurge=50%% of %d nodes allows %d surging at once; worst moment: %s", nodes, budget, w.worstSurge)
-		Expect(w.maxSurging).To(Equal(budget), "the controller surges onto the whole budget at once (%d of %d nodes): new pods stay unavailable for %d s", budget, nodes, minReady)
-		Expect(w.earlyDeletions).To(BeEmpty(), "old pods must go only after their replacement has been available for minReadySeconds=%d", minReady)
-		Expect(w.maxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", w.worstPerNode)
+		x := w.Stop()
+		Expect(x.Ended).To(BeEmpty(), "the pods were watched through the whole rollout")
+		Expect(x.MaxUnavailable).To(BeZero(), "with maxUnavailable=0 every node must keep an available pod; worst moment: %s", x.Worst)
+		Expect(x.MaxSurging).To(BeNumerically("<=", budget), "maxSurge=50%% of %d nodes allows %d surging at once; worst moment: %s", nodes, budget, x.WorstSurge)
+		Expect(x.MaxSurging).To(Equal(budget), "the controller surges onto the whole budget at once (%d of %d nodes): new pods stay unavailable for %d s", budget, nodes, minReady)
+		Expect(x.EarlyDeletions).To(BeEmpty(), "old pods must go only after their replacement has been available for minReadySeconds=%d", minReady)
+		Expect(x.MaxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", x.WorstPerNode)
 		expectAllOnRevision(ctx, ds)
 		if nodes < 3 || nodes%2 == 0 {
 			Skip(fmt.Sprintf("the surge budget and minReadySeconds held, but telling 50%% rounded up from rounded down needs an odd number (3 or more) of nodes a plain DaemonSet runs on; this cluster has %d", nodes))
@@ -282,103 +281,12 @@ func expectAllOnRevision(ctx context.Context, ds *appsv1.DaemonSet) {
 	}).Should(Succeed())
 }
 
-// placementWatch follows the namespace's pods through a watch and records the
-// worst moment of a rollout: how many nodes lacked an available pod, and how many
-// pods (and of one revision) a node ran at once.
-type placementWatch struct {
-	mu                                                             sync.Mutex
-	maxUnavailable, maxPerNode, maxSameRevisionPerNode, maxSurging int
-	worst, worstPerNode, worstSurge                                string
-	// minReady, if set before the update, turns on the surge rule's check: an old pod
-	// goes only once its successor has been ready that long (earlyDeletions).
-	minReady       time.Duration
-	earlyDeletions []string
-	cancel         context.CancelFunc
-	done           chan struct{}
-}
-
-func watchPlacement(ctx context.Context, ns string, ds *appsv1.DaemonSet) *placementWatch {
+// watchRollout starts daemonset.WatchRollout on the DaemonSet's pods.
+func watchRollout(ctx context.Context, ds *appsv1.DaemonSet, minReady time.Duration) *daemonset.RolloutWatch {
 	GinkgoHelper()
-	cur, nodes, _ := daemonset.Snapshot(ctx, Default, clients.Kube, ds)
-	expected := daemonset.ExpectedNodes(cur, nodes)
-	// Start from a full list, then watch from its resourceVersion: the watch's
-	// initial events arrive one by one and would look like missing pods.
-	sel := labels.SelectorFromSet(ds.Spec.Selector.MatchLabels).String()
-	list, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
-	Expect(err).NotTo(HaveOccurred())
-	pods := map[types.UID]*corev1.Pod{}
-	for i := range list.Items {
-		pods[list.Items[i].UID] = &list.Items[i]
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	w, err := clients.Kube.CoreV1().Pods(ns).Watch(wctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: list.ResourceVersion})
-	Expect(err).NotTo(HaveOccurred())
-	pw := &placementWatch{cancel: cancel, done: make(chan struct{})}
-	pw.observe(expected, pods)
-	go func() {
-		defer GinkgoRecover()
-		defer close(pw.done)
-		defer w.Stop()
-		for ev := range w.ResultChan() {
-			p, ok := ev.Object.(*corev1.Pod)
-			if !ok {
-				continue
-			}
-			if ev.Type == watch.Deleted {
-				delete(pods, p.UID)
-			} else {
-				pods[p.UID] = p
-			}
-			pw.observe(expected, pods)
-		}
-	}()
-	return pw
-}
-
-// checkMinReady turns on the surge rule's check for minReadySeconds d (see minReady).
-func (pw *placementWatch) checkMinReady(d time.Duration) {
-	pw.mu.Lock()
-	defer pw.mu.Unlock()
-	pw.minReady = d
-}
-
-func (pw *placementWatch) observe(expected []string, pods map[types.UID]*corev1.Pod) {
-	pw.mu.Lock()
-	defer pw.mu.Unlock()
-	all := make([]*corev1.Pod, 0, len(pods))
-	for _, p := range pods {
-		all = append(all, p)
-	}
-	m := daemonset.UpdateMoment(all, expected)
-	moment := fmt.Sprintf("unavailable nodes %v, pods per node %v", m.Unavailable, m.PerNode)
-	if len(m.Unavailable) > pw.maxUnavailable {
-		pw.maxUnavailable, pw.worst = len(m.Unavailable), moment
-	}
-	for _, c := range m.PerNode {
-		if c > pw.maxPerNode {
-			pw.maxPerNode, pw.worstPerNode = c, moment
-		}
-	}
-	if len(m.SameRevisionTwice) > 0 {
-		pw.maxSameRevisionPerNode, pw.worstPerNode = 2, moment
-	} else if pw.maxSameRevisionPerNode == 0 && len(m.PerNode) > 0 {
-		pw.maxSameRevisionPerNode = 1
-	}
-	if len(m.Surging) > pw.maxSurging {
-		pw.maxSurging, pw.worstSurge = len(m.Surging), fmt.Sprintf("surging nodes %v, pods per node %v", m.Surging, m.PerNode)
-	}
-	if pw.minReady > 0 {
-		for _, e := range daemonset.EarlyDeletions(all, pw.minReady) {
-			if !slices.Contains(pw.earlyDeletions, e) {
-				pw.earlyDeletions = append(pw.earlyDeletions, e)
-			}
-		}
-	}
-}
-
-func (pw *placementWatch) stop() {
-	pw.cancel()
-	<-pw.done
+	w, err := daemonset.WatchRollout(ctx, clients.Kube, ds, minReady)
+	Expect(err).NotTo(HaveOccurred(), "watching the pods of DaemonSet %s", ds.Name)
+	return w
 }
 
 // waitForObservedGeneration waits until the controller has seen the latest spec,

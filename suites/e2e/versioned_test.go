@@ -48,11 +48,11 @@ var _ = Describe("[sig-node] Static pods may not reference API objects", Label("
 		}
 		since := time.Now().Add(-2 * time.Second)
 		for _, r := range refs {
-			sn.write(ctx, ns+"-"+r.name+".yaml", staticPodManifest(r.name, ns, r.mutate))
+			sn.Write(ctx, ns+"-"+r.name+".yaml", staticPod(r.name, ns, r.mutate))
 		}
 		By("a control static pod written with them runs: the kubelet read the directory")
-		sn.write(ctx, ns+"-control.yaml", staticPodManifest("control", ns))
-		waitForMirror(ctx, ns, "control", sn.Name)
+		sn.Write(ctx, ns+"-control.yaml", staticPod("control", ns))
+		staticpod.WaitForMirror(ctx, mirrorOf(ns, "control", sn.Name, ""))
 
 		By("the kubelet names each refusal in its log")
 		Eventually(ctx, func(g Gomega) {

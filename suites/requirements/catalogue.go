@@ -120,3 +120,9 @@ func Lookup(id string) (Requirement, bool) {
 	}
 	return Requirement{}, false
 }
+
+// Known reports whether id is a catalogued requirement.
+func Known(id string) bool {
+	_, ok := Lookup(id)
+	return ok
+}

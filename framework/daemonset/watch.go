@@ -1,0 +1,171 @@
+package daemonset
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Extremes are the worst moments of a rollout, as a watch of the DaemonSet's pods saw
+// them (UpdateMoment on every change).
+type Extremes struct {
+	MaxUnavailable         int    // nodes without an available pod at once
+	Worst                  string // the moment of MaxUnavailable
+	MaxPerNode             int    // pods on one node at once
+	MaxSameRevisionPerNode int    // pods of one revision on one node at once
+	WorstPerNode           string
+	MaxSurging             int // nodes running an old and a new pod side by side at once
+	WorstSurge             string
+	// EarlyDeletions: old pods deleted before their successor had been ready for
+	// minReadySeconds (checked only when the watch was given one).
+	EarlyDeletions []string
+	// Ended says why the watch stopped before Stop was called ("" when it did not): the
+	// extremes then cover a shorter window than the rollout.
+	Ended string
+}
+
+// Observer folds moments into Extremes; it is the watch's pure half.
+type Observer struct {
+	Expected []string      // the nodes the DaemonSet should run on
+	MinReady time.Duration // turns on the check for early deletions
+	Extremes
+}
+
+// Observe takes the pods as they are at one moment.
+func (o *Observer) Observe(pods []*corev1.Pod) {
+	m := UpdateMoment(pods, o.Expected)
+	moment := fmt.Sprintf("unavailable nodes %v, pods per node %v", m.Unavailable, m.PerNode)
+	if len(m.Unavailable) > o.MaxUnavailable {
+		o.MaxUnavailable, o.Worst = len(m.Unavailable), moment
+	}
+	for _, c := range m.PerNode {
+		if c > o.MaxPerNode {
+			o.MaxPerNode, o.WorstPerNode = c, moment
+		}
+	}
+	if len(m.SameRevisionTwice) > 0 {
+		o.MaxSameRevisionPerNode, o.WorstPerNode = 2, moment
+	} else if o.MaxSameRevisionPerNode == 0 && len(m.PerNode) > 0 {
+		o.MaxSameRevisionPerNode = 1
+	}
+	if len(m.Surging) > o.MaxSurging {
+		o.MaxSurging, o.WorstSurge = len(m.Surging), fmt.Sprintf("surging nodes %v, pods per node %v", m.Surging, m.PerNode)
+	}
+	if o.MinReady > 0 {
+		for _, e := range EarlyDeletions(pods, o.MinReady) {
+			if !slices.Contains(o.EarlyDeletions, e) {
+				o.EarlyDeletions = append(o.EarlyDeletions, e)
+			}
+		}
+	}
+}
+
+// RolloutWatch follows a DaemonSet's pods through a watch until Stop.
+type RolloutWatch struct {
+	mu     sync.Mutex
+	obs    Observer
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// WatchRollout starts watching the DaemonSet's pods (start it before the update), from
+// a full list so that the watch's first events do not look like missing pods. minReady
+// > 0 checks that old pods go only once their successor has been ready that long.
+func WatchRollout(ctx context.Context, c kubernetes.Interface, ds *appsv1.DaemonSet, minReady time.Duration) (*RolloutWatch, error) {
+	cur, err := c.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	sel := labels.SelectorFromSet(ds.Spec.Selector.MatchLabels).String()
+	list, err := c.CoreV1().Pods(ds.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, err
+	}
+	pods := map[types.UID]*corev1.Pod{}
+	for i := range list.Items {
+		pods[list.Items[i].UID] = &list.Items[i]
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	w, err := c.CoreV1().Pods(ds.Namespace).Watch(wctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: list.ResourceVersion})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	rw := &RolloutWatch{obs: Observer{Expected: ExpectedNodes(cur, nodes.Items), MinReady: minReady}, cancel: cancel, done: make(chan struct{})}
+	rw.observe(pods)
+	go func() {
+		defer close(rw.done)
+		defer w.Stop()
+		events := 0
+		for {
+			var ev watch.Event
+			var open bool
+			select {
+			case <-wctx.Done(): // Stop
+				return
+			case ev, open = <-w.ResultChan():
+			}
+			switch {
+			case wctx.Err() != nil: // Stop (client-go may say so with an error event first)
+				return
+			case !open:
+				rw.ended(fmt.Sprintf("the API server closed the watch after %d events", events))
+				return
+			case ev.Type == watch.Error:
+				rw.ended(fmt.Sprintf("the watch failed after %d events: %v", events, ev.Object))
+				return
+			}
+			events++
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			if ev.Type == watch.Deleted {
+				delete(pods, p.UID)
+			} else {
+				pods[p.UID] = p
+			}
+			rw.observe(pods)
+		}
+	}()
+	return rw, nil
+}
+
+func (rw *RolloutWatch) observe(pods map[types.UID]*corev1.Pod) {
+	all := make([]*corev1.Pod, 0, len(pods))
+	for _, p := range pods {
+		all = append(all, p)
+	}
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	rw.obs.Observe(all)
+}
+
+func (rw *RolloutWatch) ended(why string) {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	rw.obs.Ended = why
+}
+
+// Stop ends the watch and returns what it saw.
+func (rw *RolloutWatch) Stop() Extremes {
+	rw.cancel()
+	<-rw.done
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	return rw.obs.Extremes
+}

@@ -1,0 +1,348 @@
+// Command selftest is the suite's fault matrix (make e2e-selftest). For each fault in
+// fixtures/failure-injection/faults.yaml it breaks the kind cluster as the fault says,
+// runs the affected specs (through scripts/internal/launch, against the existing cluster), restores
+// the cluster, waits until it is healthy again, and checks with framework/selftest that
+// exactly the predicted requirements failed, with messages that say what was wrong.
+//
+// It writes $ARTIFACTS/selftest/<fault>/ (each run's reports), sensitivity.md,
+// sensitivity.html and sensitivity.json. Before the first fault it runs every fault's
+// (idempotent) restore steps, so a killed self-test's leftovers are undone. SIGINT or
+// SIGTERM stops the running specs, restores the cluster and exits 130/143.
+//
+//	FAULTS="id,id"          run only these faults (default: all)
+//	E2E_TIMEOUT_SCALE=0.5   the specs' timeout scale under a fault (default 0.5)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
+
+	"github.com/dsconform/dsconform/framework"
+	"github.com/dsconform/dsconform/framework/kindcluster"
+	"github.com/dsconform/dsconform/framework/report"
+	"github.com/dsconform/dsconform/framework/selftest"
+	"github.com/dsconform/dsconform/scripts/internal/launch"
+	"github.com/dsconform/dsconform/suites/requirements"
+)
+
+const table = "fixtures/failure-injection/faults.yaml"
+
+// lastSignal is the signal that stopped the self-test, if any.
+var lastSignal atomic.Value
+
+func main() {
+	cfg, err := framework.ParseConfig("selftest", os.Args[1:])
+	if err != nil {
+		fail(err.Error())
+	}
+	root, _ := os.Getwd()
+	faults, err := selftest.Load(table)
+	if err != nil {
+		fail(err.Error())
+	}
+	tableFaults := faults
+	if faults, err = selected(faults, os.Getenv("FAULTS")); err != nil {
+		fail(err.Error())
+	}
+
+	kind := kindcluster.New(cfg.ClusterName, nil)
+	if ok, err := kind.Exists(); err != nil || !ok {
+		fail(fmt.Sprintf("no kind cluster %s: run 'make cluster' first (the self-test breaks and restores a kind cluster)", cfg.ClusterName))
+	}
+	kubeconfig := filepath.Join(cfg.Artifacts, "kubeconfig")
+	all, err := kind.Nodes()
+	if err != nil {
+		fail(err.Error())
+	}
+	roles, err := nodeRoles(all)
+	if err != nil {
+		fail(err.Error())
+	}
+	out := filepath.Join(cfg.Artifacts, "selftest")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		fail(err.Error())
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	sigs, specSignals := make(chan os.Signal, 2), make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		for s := range sigs {
+			lastSignal.Store(s)
+			stop()
+			specSignals <- s // to the running specs, if any (the loop stops after them)
+		}
+	}()
+	say("clearing what an earlier self-test may have left")
+	for _, f := range faults {
+		if err := runSteps(context.Background(), roles, f.Restore); err != nil {
+			fail(fmt.Sprintf("restoring %s before the self-test: %v", f.ID, err))
+		}
+	}
+	if err := kind.WaitHealthy(context.Background(), kubeconfig, len(all)); err != nil {
+		fail(fmt.Sprintf("cluster %s is not healthy before the self-test: %v", cfg.ClusterName, err))
+	}
+
+	var outcomes []selftest.Outcome
+	interrupted := 0
+	for _, f := range faults {
+		if ctx.Err() != nil {
+			break
+		}
+		start := time.Now()
+		say("=== %s (%s): %s; running %s", f.ID, f.Area, f.What, f.Run)
+		dir := filepath.Join(out, f.ID)
+		_ = os.RemoveAll(dir)
+		o := selftest.Outcome{Fault: f.ID, Area: f.Area, What: f.What}
+		if err := runSteps(ctx, roles, f.Inject); err != nil {
+			o.Problem = "injecting the fault failed: " + err.Error()
+		} else {
+			code := runSpecs(specSignals, cfg, root, dir, f.Run, f.TimeoutScale)
+			if code == 130 || code == 143 {
+				interrupted = code
+			}
+			if r, err := report.Load(filepath.Join(dir, "report.json")); err != nil {
+				o.Problem = fmt.Sprintf("the run left no report (exit %d)", code)
+			} else {
+				o = selftest.Evaluate(f, r)
+			}
+		}
+		// Restore whatever happened, with a context of its own: an interrupt must not stop it.
+		if err := runSteps(context.Background(), roles, f.Restore); err != nil {
+			fail(fmt.Sprintf("restoring the cluster after %s failed: %v; the cluster is left broken: run 'make cluster-delete && make cluster'", f.ID, err))
+		}
+		if err := kind.WaitHealthy(context.Background(), kubeconfig, len(all)); err != nil {
+			fail(fmt.Sprintf("the cluster is not healthy after restoring %s: %v", f.ID, err))
+		}
+		o.Seconds = time.Since(start).Seconds()
+		verdict := "as predicted"
+		if !o.OK() {
+			verdict = fmt.Sprintf("NOT as predicted (missed %v, unexpected %v, vague %v) %s", o.Missed, o.Unexpected, o.Vague, o.Problem)
+		}
+		say("%s: %s; caught %v; %.0fs including restore", f.ID, verdict, o.Caught, o.Seconds)
+		outcomes = append(outcomes, o)
+	}
+
+	if os.Getenv("FAULTS") != "" {
+		outcomes = withEarlier(filepath.Join(out, "sensitivity.json"), outcomes, tableFaults)
+	}
+	s := selftest.BuildSensitivity(outcomes, requirements.All())
+	if err := write(out, s); err != nil {
+		fail(err.Error())
+	}
+	// The suite's own report, if a run left one here, gets the "seen to fail under" column.
+	if _, err := os.Stat(filepath.Join(cfg.Artifacts, "ginkgo-report.json")); err == nil {
+		if _, err := report.RenderDir(cfg.Artifacts, requirements.All()); err != nil {
+			say("re-rendering %s/report.html with the self-test: %v", cfg.Artifacts, err)
+		}
+	}
+	ok := 0
+	for _, o := range outcomes {
+		if o.OK() {
+			ok++
+		}
+	}
+	fmt.Printf("%s: %d of %d faults as predicted; %d of %d requirements caught by a fault\n",
+		filepath.Join(out, "sensitivity.html"), ok, len(outcomes), len(s.Rows)-len(s.Unproven), len(s.Rows))
+	if s, _ := lastSignal.Load().(os.Signal); s != nil && interrupted == 0 {
+		interrupted = map[bool]int{true: 143, false: 130}[s == syscall.SIGTERM]
+	}
+	switch {
+	case interrupted != 0:
+		say("interrupted: the cluster was restored; %d of %d faults ran", len(outcomes), len(faults))
+		os.Exit(interrupted)
+	case ok != len(outcomes) || len(outcomes) < len(faults):
+		os.Exit(1)
+	}
+}
+
+// withEarlier keeps, for a run of some faults (FAULTS=...), the outcomes the last self-test
+// recorded for the table's other faults, so the page still covers the whole table.
+func withEarlier(path string, now []selftest.Outcome, table []selftest.Fault) []selftest.Outcome {
+	var prev selftest.Sensitivity
+	data, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(data, &prev) != nil {
+		return now
+	}
+	ran := map[string]selftest.Outcome{}
+	for _, o := range now {
+		ran[o.Fault] = o
+	}
+	earlier := map[string]selftest.Outcome{}
+	for _, o := range prev.Faults {
+		earlier[o.Fault] = o
+	}
+	var out []selftest.Outcome
+	for _, f := range table {
+		if o, ok := ran[f.ID]; ok {
+			out = append(out, o)
+		} else if o, ok := earlier[f.ID]; ok {
+			say("%s: kept from the previous self-test (%s)", f.ID, map[bool]string{true: "as predicted", false: "NOT as predicted"}[o.OK()])
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func selected(faults []selftest.Fault, only string) ([]selftest.Fault, error) {
+	if only == "" {
+		return faults, nil
+	}
+	var out []selftest.Fault
+	for _, f := range faults {
+		for _, id := range strings.Split(only, ",") {
+			if strings.TrimSpace(id) == f.ID {
+				out = append(out, f)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("FAULTS=%s matches no fault in %s", only, table)
+	}
+	return out, nil
+}
+
+// nodeRoles resolves the table's node names: the first control-plane node and the first
+// worker, by name.
+func nodeRoles(all []nodes.Node) (map[string]nodes.Node, error) {
+	sort.Slice(all, func(i, j int) bool { return all[i].String() < all[j].String() })
+	roles := map[string]nodes.Node{}
+	for _, n := range all {
+		r, err := n.Role()
+		if err != nil {
+			return nil, err
+		}
+		key := map[string]string{"control-plane": "control-plane", "worker": "first-worker"}[r]
+		if _, seen := roles[key]; key != "" && !seen {
+			roles[key] = n
+		}
+	}
+	if roles["control-plane"] == nil || roles["first-worker"] == nil {
+		return nil, errors.New("the self-test needs a kind cluster with a control-plane node and a worker")
+	}
+	return roles, nil
+}
+
+func runSteps(ctx context.Context, roles map[string]nodes.Node, steps []selftest.Step) error {
+	for _, s := range steps {
+		n := roles[s.Node]
+		var stdin []byte
+		if s.Stdin != "" {
+			data, err := os.ReadFile(s.Stdin)
+			if err != nil {
+				return err
+			}
+			stdin = data
+		}
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			out, err := kindcluster.Run(ctx, n, stdin, "sh", "-c", s.Sh)
+			if err == nil {
+				break
+			}
+			if !s.Until {
+				return fmt.Errorf("on %s: %s: %v: %s", n, s.Sh, err, strings.TrimSpace(out))
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("on %s: interrupted while waiting for: %s", n, s.Sh)
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("on %s: waited 3m for: %s", n, s.Sh)
+			}
+			time.Sleep(2 * time.Second)
+		}
+	}
+	return nil
+}
+
+// runSpecs runs the specs against the existing cluster through the suite's launcher
+// and returns the run's exit code; signals go on to the specs, which clean up.
+func runSpecs(signals <-chan os.Signal, cfg *framework.Config, root, dir, filter string, scale float64) int {
+	env := append(os.Environ(), "ARTIFACTS="+dir, "E2E_USE_EXISTING_CLUSTER=true", "KUBECONFIG="+filepath.Join(cfg.Artifacts, "kubeconfig"))
+	for _, f := range []string{"node-image", "workload-image"} {
+		if data, err := os.ReadFile(filepath.Join(cfg.Artifacts, f)); err == nil {
+			env = append(env, strings.ToUpper(strings.ReplaceAll(f, "-", "_"))+"="+strings.TrimSpace(string(data)))
+		}
+	}
+	switch {
+	case os.Getenv("E2E_TIMEOUT_SCALE") != "":
+	case scale > 0: // the fault's own scale: every spec it runs is meant to fail
+		env = append(env, fmt.Sprintf("E2E_TIMEOUT_SCALE=%g", scale))
+	default:
+		// A fault makes specs run into their timeouts: halve every tier so the matrix
+		// takes minutes, not an hour. The specs each fault runs pass at this scale.
+		env = append(env, "E2E_TIMEOUT_SCALE=0.5")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 1
+	}
+	log, err := os.Create(filepath.Join(dir, "console.log"))
+	if err != nil {
+		return 1
+	}
+	defer log.Close()
+	s := launch.Settings{Results: dir, Procs: 3, Timeout: "80m", LabelFilter: filter}
+	r, err := launch.Run(launch.Input{Settings: s, Where: launch.OnHost(root, false), Out: log, Signals: signals, Env: env})
+	if err != nil {
+		say("%s: %v", dir, err)
+	}
+	return r.Code
+}
+
+func write(dir string, s selftest.Sensitivity) error {
+	js, _ := json.MarshalIndent(s, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "sensitivity.json"), js, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sensitivity.md"), []byte(s.Markdown()), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "sensitivity.html"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return page.Execute(f, s)
+}
+
+var page = template.Must(template.New("sensitivity").Parse(`<!doctype html><meta charset="utf-8">
+<title>dsconform self-test: fault × requirement</title>
+<style>body{font:14px sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}
+.caught{background:#cfc}.failed{background:#fcc}.passed{background:#eee}.bad{color:#b00;font-weight:bold}</style>
+<h1>Self-test: which fault each requirement catches</h1>
+<p>Each fault breaks one behaviour area of the kind cluster; the listed specs run while it is in place, and exactly the predicted requirements must fail with a message that says what was wrong. "caught" marks a predicted failure seen.</p>
+<table><tr><th>fault</th><th>area</th><th>what</th><th>result</th><th>caught</th><th>missed</th><th>unexpected</th><th>vague</th><th>seconds</th></tr>
+{{range .Faults}}<tr><td>{{.Fault}}</td><td>{{.Area}}</td><td>{{.What}}</td><td>{{if .OK}}as predicted{{else}}<span class="bad">NOT as predicted {{.Problem}}</span>{{end}}</td>
+<td>{{range .Caught}}{{.}} {{end}}</td><td>{{range .Missed}}{{.}} {{end}}</td><td>{{range .Unexpected}}{{.}} {{end}}</td><td>{{range .Vague}}{{.}} {{end}}</td><td>{{printf "%.0f" .Seconds}}</td></tr>
+{{end}}</table>
+<h2>Requirement × fault</h2>
+<table><tr><th>requirement</th>{{range .Faults}}<th>{{.Fault}}</th>{{end}}</tr>
+{{range .Rows}}<tr><td title="{{.Statement}}">{{.ID}}</td>{{range .Cells}}<td class="{{.}}">{{.}}</td>{{end}}</tr>
+{{end}}</table>
+<h2>Not yet proven sensitive ({{len .Unproven}})</h2>
+<p>No fault in the table has been seen to make these fail:</p>
+<ul>{{range .Unproven}}<li>{{.ID}}: {{.Statement}}</li>{{end}}</ul>
+`))
+
+func say(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, "error:", msg)
+	os.Exit(1)
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Builds the Kubernetes-version-specific binaries of the offline node image from Go
+# modules into $OUT: the Kubernetes commands, then etcd and CoreDNS at the versions the
+# built kubeadm asks for, the CNI plugins, pause and the pod network agent.
+# Writes $OUT/images.txt (kubeadm's image list) for node-image.sh.
+# usage: build-binaries.sh <k8s-version> <out-dir>
+# Cached by Go's build cache; a second run with the same inputs takes seconds.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../lib/common.sh"
+. "$here/versions.sh"
+
+KVER=${1:?usage: build-binaries.sh <k8s-version> <out-dir>}
+OUT=${2:?usage: build-binaries.sh <k8s-version> <out-dir>}
+mkdir -p "$OUT"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+
+minor=${KVER#v1.}; minor=${minor%%.*}
+k8s_cmds="kubelet kubeadm kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy"
+
+# staging_modules prints the k8s.io staging modules k8s.io/kubernetes' own go.mod requires
+# at v0.0.0 (it replaces them with ./staging/...): the list changes between minors.
+staging_modules() {
+  awk '/^require \($/ {r=1; next} r && /^\)/ {r=0} r && $2 == "v0.0.0" && $1 ~ /^k8s\.io\// {print $1}
+       /^require k8s\.io\/[^ ]+ v0\.0\.0/ {print $2}' "$1" | sort -u
+}
+
+build_kubernetes() {
+  local m="$work/kubernetes" sv="v0.${KVER#v1.}" gomod r
+  mkdir -p "$m"
+  (cd "$m" && go mod download -json "k8s.io/kubernetes@$KVER" >"$work/dl.json" 2>"$work/dl.err") || true
+  gomod=$(jq -r '.GoMod // empty' "$work/dl.json" 2>/dev/null || true)
+  if [ -z "$gomod" ]; then
+    why=$( { jq -r '.Error // empty' "$work/dl.json" 2>/dev/null; grep -v '^\s*$' "$work/dl.err"; } | head -1 | sed 's/^[[:space:]]*//' || true)
+    die "the module proxy refuses k8s.io/kubernetes@$KVER (${why:-no answer}); buildable patches of 1.$minor: $(buildable_patches "$minor"); set KUBERNETES_VERSION to one of them"
+  fi
+  mapfile -t staging < <(staging_modules "$gomod")
+  [ ${#staging[@]} -gt 10 ] || die "could not read the staging modules from k8s.io/kubernetes@$KVER's go.mod ($gomod)"
+  { echo "module localbuild/kubernetes"; echo "go 1.24"; echo "require k8s.io/kubernetes $KVER"
+    for r in "${staging[@]}"; do echo "replace $r => $r $sv"; done; } >"$m/go.mod"
+  { echo "package tools"; for cmd in $k8s_cmds; do echo "import _ \"k8s.io/kubernetes/cmd/$cmd\""; done; } >"$m/tools.go"
+  (cd "$m"
+   go mod tidy >"$work/tidy.log" 2>&1 || die "resolving k8s.io/kubernetes $KVER's dependencies failed: $(tail -1 "$work/tidy.log")"
+   local ld="-s -w" pkg cmd
+   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+     ld="$ld -X $pkg.gitVersion=$KVER -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+   done
+   for cmd in $k8s_cmds; do
+     log "building $cmd $KVER"
+     go build -trimpath -ldflags "$ld" -o "$OUT/$cmd" "k8s.io/kubernetes/cmd/$cmd" >"$work/build.log" 2>&1 \
+       || die "building $cmd $KVER failed: $(tail -3 "$work/build.log" | tr '\n' ' ')"
+   done)
+  log "k8s.io/kubernetes $KVER: ${#staging[@]} staging modules replaced at $sv"
+}
+
+# image_tag <name>: the tag kubeadm wants for one of its images.
+image_tag() { grep -E "/$1:" "$OUT/images.txt" | head -1 | sed 's/.*://'; }
+
+# etcd: the server's main package is a library entry point; three lines make a command.
+build_etcd() {
+  local v=$1 m="$work/etcd"
+  mkdir -p "$m"
+  printf 'module localbuild/etcd\ngo 1.24\n' >"$m/go.mod"
+  printf 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n' >"$m/main.go"
+  (cd "$m" && { go get "go.etcd.io/etcd/server/v3@v$v" && go mod tidy; } >"$work/etcd.log" 2>&1 \
+     || die "etcd v$v (kubeadm $KVER's etcd image) is not buildable from the module proxy: $(tail -1 "$work/etcd.log")"
+   log "building etcd $v"
+   go build -trimpath -ldflags "-s -w" -o "$OUT/etcd" .)
+}
+
+# go install builds a module's command exactly as released.
+install_cmd() {
+  local name=$1 pkg=$2
+  log "building $name ($pkg)"
+  GOBIN="$work/bin" go install -trimpath -ldflags "-s -w" "$pkg" >"$work/install.log" 2>&1 \
+    || die "building $pkg failed: $(tail -2 "$work/install.log" | tr '\n' ' ')"
+  mv "$work/bin/$(basename "${pkg%@*}")" "$OUT/$name"
+}
+
+build_kubernetes
+"$OUT/kubeadm" config images list --kubernetes-version "$KVER" >"$OUT/images.txt" 2>"$work/images.err" \
+  || die "kubeadm config images list failed for $KVER: $(tail -1 "$work/images.err")"
+etcd_tag=$(image_tag etcd); coredns_tag=$(image_tag coredns)
+[ -n "$etcd_tag" ] && [ -n "$coredns_tag" ] || die "kubeadm $KVER lists no etcd or CoreDNS image: $(tr '\n' ' ' <"$OUT/images.txt")"
+build_etcd "${etcd_tag%-*}"
+install_cmd coredns "github.com/coredns/coredns@${coredns_tag}"
+mkdir -p "$OUT/cni"
+for p in main/ptp main/bridge main/loopback ipam/host-local meta/portmap; do
+  install_cmd "cni/$(basename $p)" "github.com/containernetworking/plugins/plugins/$p@v$CNI_PLUGINS_VERSION"
+done
+# The project's own programs: the pause container and the pod network agent.
+(cd "$here/../../.." && for p in pause podnet; do
+  log "building $p"; go build -trimpath -ldflags "-s -w" -o "$OUT/$p" "./scripts/images/node/$p"; done)
+log "binaries for $KVER in $OUT (etcd $etcd_tag, CoreDNS $coredns_tag)"

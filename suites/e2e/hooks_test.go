@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/dsconform/dsconform/framework"
+	"github.com/dsconform/dsconform/framework/diagnostics"
+	"github.com/dsconform/dsconform/framework/report"
+	"github.com/dsconform/dsconform/suites/requirements"
+)
+
+// specNamespaces are the namespaces the running spec created, and extraDiagnostics
+// what its family adds to a failure's diagnostics (the kubelet's view for static pods):
+// one spec at a time per process.
+var (
+	specNamespaces   []string
+	extraDiagnostics []func(context.Context, *diagnostics.Writer)
+)
+
+var _ = BeforeEach(func() {
+	specNamespaces, extraDiagnostics = nil, nil
+	if cfg.DryRun {
+		Skip("dry run: listed, not run")
+	}
+})
+
+// Diagnostics are collected before any DeferCleanup of the spec runs, so they show the
+// cluster as the failure left it.
+var _ = AfterEach(func(ctx SpecContext) {
+	r := CurrentSpecReport()
+	if !r.Failed() || clients == nil {
+		return
+	}
+	dir, err := framework.SpecDir(cfg.Artifacts, r.FullText())
+	if err != nil {
+		return
+	}
+	diagnostics.Collect(ctx, dir, clients.Kube, specNamespaces, extraDiagnostics...)
+	AddReportEntry(framework.DiagnosticsEntry, dir, ReportEntryVisibilityNever)
+}, NodeTimeout(framework.DiagnosticsLimit))
+
+// Every spec must carry exactly one catalogued requirement ID: a report that cannot
+// trace a result to a documented sentence is not one a certifier can use.
+var _ = ReportBeforeSuite(func(r Report) {
+	var problems []string
+	for _, sr := range r.SpecReports {
+		if sr.LeafNodeType != types.NodeTypeIt || slices.Contains(sr.Labels(), "self-test") {
+			continue
+		}
+		if id := report.RequirementOf(sr.Labels()); !requirements.Known(id) {
+			problems = append(problems, fmt.Sprintf("%q has requirement ID %q, which is not in suites/requirements", sr.FullText(), id))
+		}
+	}
+	if len(problems) > 0 {
+		Fail("specs without a catalogued requirement:\n" + strings.Join(problems, "\n"))
+	}
+	_ = report.StartProgress(cfg.Artifacts, r.PreRunStats.SpecsThatWillRun)
+})
+
+// Live progress, one line per finished spec (the launcher streams them); the report
+// itself is written by the launcher from Ginkgo's JSON (scripts/internal/launch).
+var _ = ReportAfterEach(func(r SpecReport) {
+	if !cfg.DryRun && r.State != types.SpecStateSkipped {
+		_ = report.AddProgress(cfg.Artifacts, r.State.String(), r.FullText(), r.RunTime.Seconds())
+	}
+})
+
+var _ = ReportAfterSuite("dry-run listing", func(r Report) {
+	if cfg.DryRun {
+		fmt.Print(report.Listing(r, requirements.All()))
+	}
+})
