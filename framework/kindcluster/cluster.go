@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dsconform/dsconform/framework"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -119,7 +120,7 @@ func (c *Cluster) Up(ctx context.Context, in UpInput) (created bool, err error) 
 		case !got.Equal(want):
 			c.note("kind cluster %s had been created with %s; this run asked for %s: replaced", c.Name, got.Differs(want), want.Differs(*got))
 		default:
-			if err := c.healthy(ctx, in.KubeconfigPath, len(cfg.Nodes)); err == nil {
+			if err := c.WaitHealthy(ctx, in.KubeconfigPath, len(cfg.Nodes), in.WaitForReady); err == nil {
 				c.note("kind cluster %s reused: created from the same kind config and node image", c.Name)
 				return false, nil
 			} else {
@@ -148,7 +149,7 @@ func (c *Cluster) Up(ctx context.Context, in UpInput) (created bool, err error) 
 		_ = c.Delete(in.KubeconfigPath)
 		return false, fmt.Errorf("creating kind cluster %s failed and was deleted: %s", c.Name, describe(err))
 	}
-	if err := c.healthy(ctx, in.KubeconfigPath, len(cfg.Nodes)); err != nil {
+	if err := c.WaitHealthy(ctx, in.KubeconfigPath, len(cfg.Nodes), in.WaitForReady); err != nil {
 		return true, err
 	}
 	if c.Decision == "" {
@@ -175,23 +176,17 @@ func (c *Cluster) client(kubeconfig string) (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(cfg)
 }
 
-// WaitHealthy waits (up to three minutes) until the cluster is ready for specs: every
-// one of wantNodes nodes Ready and kube-system's workloads available.
-func (c *Cluster) WaitHealthy(ctx context.Context, kubeconfig string, wantNodes int) error {
-	return c.healthy(ctx, kubeconfig, wantNodes)
-}
-
-// healthy checks the cluster's own nodes (the node containers its kind config made, not
+// WaitHealthy waits (within) until the cluster is ready for specs, checking's own nodes (the node containers its kind config made, not
 // nodes a run joined and not Node objects someone else added) are Ready and run a ready
 // pod of every kube-system DaemonSet, and kube-system's Deployments are available: the
 // cluster is ready for specs, not only for kubectl. What else is in the cluster is not
 // the suite's to judge, so it cannot make the cluster look unusable (and replaced).
-func (c *Cluster) healthy(ctx context.Context, kubeconfig string, wantNodes int) error {
+func (c *Cluster) WaitHealthy(ctx context.Context, kubeconfig string, wantNodes int, within time.Duration) error {
 	cs, err := c.client(kubeconfig)
 	if err != nil {
 		return err
 	}
-	return waitFor(ctx, 3*time.Minute, 2*time.Second, func() error {
+	return framework.Poll(ctx, 2*time.Second, within, func() error {
 		own, err := c.configuredNodes(ctx)
 		if err != nil {
 			return err

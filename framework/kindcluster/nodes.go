@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/provenance"
 )
 
@@ -73,7 +74,7 @@ func (c *Cluster) AddWorker(ctx context.Context, in AddWorkerInput) (err error) 
 	if err != nil {
 		return err
 	}
-	if err := waitFor(ctx, 60*time.Second, time.Second, func() error {
+	if err := framework.Poll(ctx, time.Second, time.Minute, func() error { // a node container boots in seconds
 		_, err := Run(ctx, n, nil, "systemctl", "is-active", "--quiet", "containerd")
 		return err
 	}); err != nil {
@@ -215,23 +216,6 @@ func docker(ctx context.Context, args ...string) (string, error) {
 		return "", fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return strings.TrimSpace(string(out)), nil
-}
-
-// waitFor polls f every interval until it succeeds or limit passes, returning its
-// last error. (Plain polling: these run from the cluster CLI too, outside Ginkgo.)
-func waitFor(ctx context.Context, limit, interval time.Duration, f func() error) error {
-	deadline := time.Now().Add(limit)
-	for {
-		err := f()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(interval):
-		}
-	}
 }
 
 // StampedContainers maps each node container of the cluster that carries

@@ -9,6 +9,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -80,7 +81,10 @@ func main() {
 		fail(fmt.Sprintf("applying %s: %v", manifest, err))
 	}
 	start := time.Now()
-	pod := waitForPod(ctx, c.Kube)
+	pod, err := waitForPod(ctx, c.Kube)
+	if err != nil {
+		fail(err.Error())
+	}
 	say("runner pod %s/%s on node %s; waiting for its done file", namespace, pod, nodeOf(ctx, c.Kube, pod))
 	interruptible(ctx, c, pod)
 
@@ -89,26 +93,30 @@ func main() {
 		err := nodeaccess.PodExec(ctx, c.Kube, c.Rest, namespace, pod, "dsconform", append([]string{"/usr/local/bin/suite-runner"}, args...), nil, &out, &errOut)
 		return out.String(), err
 	}
-	lastProgress := ""
-	deadline := time.Now().Add(90 * time.Minute)
-	for {
+	lastProgress, fatal := "", ""
+	err = framework.Poll(context.Background(), 10*time.Second, 90*time.Minute, func() error {
 		if _, err := exec("done"); err == nil {
-			break
+			return nil
 		}
 		if p, _ := exec("progress"); strings.TrimSpace(p) != "" && p != lastProgress {
 			fmt.Print(p)
 			lastProgress = p
 		}
 		if phase := podPhase(ctx, c.Kube, pod); phase == corev1.PodFailed || phase == corev1.PodSucceeded {
-			fail(fmt.Sprintf("the runner pod ended (%s) without writing its done file: see 'kubectl -n %s logs %s'", phase, namespace, pod))
-		}
-		if time.Now().After(deadline) {
-			fail("the in-cluster run did not finish within 90 minutes")
+			fatal = fmt.Sprintf("the runner pod ended (%s) without writing its done file: see 'kubectl -n %s logs %s'", phase, namespace, pod)
+			return nil
 		}
 		if at, ok := interruptedAt.Load().(time.Time); ok && time.Since(at) > 5*time.Minute {
-			fail("the runner did not stop within 5 minutes of the interrupt; its namespace is removed now")
+			fatal = "the runner did not stop within 5 minutes of the interrupt; its namespace is removed now"
+			return nil
 		}
-		time.Sleep(10 * time.Second)
+		return errors.New("the in-cluster run has not finished")
+	})
+	if err != nil {
+		fatal = err.Error()
+	}
+	if fatal != "" {
+		fail(fatal)
 	}
 	out := filepath.Join(cfg.Artifacts, "in-cluster")
 	_ = os.RemoveAll(out)
@@ -168,27 +176,30 @@ func interruptible(ctx context.Context, c *framework.Clients, pod string) {
 // interrupted holds the signal that interrupted the launcher, interruptedAt when.
 var interrupted, interruptedAt atomic.Value
 
-func waitForPod(ctx context.Context, c kubernetes.Interface) string {
-	deadline := time.Now().Add(5 * time.Minute)
-	last := "no pod yet"
-	for time.Now().Before(deadline) {
+func waitForPod(ctx context.Context, c kubernetes.Interface) (string, error) {
+	var name string
+	err := framework.Poll(ctx, 2*time.Second, 5*time.Minute, func() error {
 		pods, err := c.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=dsconform"})
-		if err == nil && len(pods.Items) > 0 {
-			p := pods.Items[0]
-			last = string(p.Status.Phase)
-			for _, s := range p.Status.ContainerStatuses {
-				if s.State.Waiting != nil {
-					last += ": " + s.State.Waiting.Reason + " " + s.State.Waiting.Message
-				}
-			}
-			if p.Status.Phase == corev1.PodRunning {
-				return p.Name
+		if err != nil || len(pods.Items) == 0 {
+			return fmt.Errorf("no pod yet (%v)", err)
+		}
+		p := pods.Items[0]
+		if p.Status.Phase == corev1.PodRunning {
+			name = p.Name
+			return nil
+		}
+		last := string(p.Status.Phase)
+		for _, s := range p.Status.ContainerStatuses {
+			if s.State.Waiting != nil {
+				last += ": " + s.State.Waiting.Reason + " " + s.State.Waiting.Message
 			}
 		}
-		time.Sleep(2 * time.Second)
+		return errors.New(last)
+	})
+	if err != nil {
+		return "", fmt.Errorf("the runner pod did not start (%v); the suite image must be pullable by the nodes", err)
 	}
-	fail("the runner pod did not start within 5 minutes (last seen: " + last + "); the suite image must be pullable by the nodes")
-	return ""
+	return name, nil
 }
 
 func podPhase(ctx context.Context, c kubernetes.Interface, pod string) corev1.PodPhase {
@@ -209,19 +220,24 @@ func nodeOf(ctx context.Context, c kubernetes.Interface, pod string) string {
 
 // waitForExit returns the runner container's exit code once it has terminated.
 func waitForExit(ctx context.Context, c kubernetes.Interface, pod string) int {
-	for i := 0; i < 60; i++ {
+	code := 1
+	err := framework.Poll(ctx, 2*time.Second, 2*time.Minute, func() error {
 		p, err := c.CoreV1().Pods(namespace).Get(ctx, pod, metav1.GetOptions{})
-		if err == nil {
-			for _, s := range p.Status.ContainerStatuses {
-				if t := s.State.Terminated; t != nil {
-					return int(t.ExitCode)
-				}
+		if err != nil {
+			return err
+		}
+		for _, s := range p.Status.ContainerStatuses {
+			if t := s.State.Terminated; t != nil {
+				code = int(t.ExitCode)
+				return nil
 			}
 		}
-		time.Sleep(2 * time.Second)
+		return errors.New("the runner container is still running")
+	})
+	if err != nil {
+		say("after collection: %v", err)
 	}
-	say("the runner did not exit within 2 minutes of collection")
-	return 1
+	return code
 }
 
 // removeRunner deletes what a run of the Job creates (also a previous run's).
@@ -231,13 +247,14 @@ func removeRunner(ctx context.Context, c kubernetes.Interface) {
 	if apierrors.IsNotFound(err) {
 		return
 	}
-	for i := 0; i < 90; i++ {
-		if _, err := c.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			return
+	if err := framework.Poll(ctx, 2*time.Second, 3*time.Minute, func() error {
+		if _, err := c.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("namespace %s is still terminating", namespace)
 		}
-		time.Sleep(2 * time.Second)
+		return nil
+	}); err != nil {
+		say("%v", err)
 	}
-	say("namespace %s is still terminating", namespace)
 }
 
 func say(format string, args ...any) {

@@ -40,6 +40,9 @@ import (
 
 const table = "fixtures/failure-injection/faults.yaml"
 
+// untilLimit bounds a step with `until` (framework/selftest.Step).
+const untilLimit = 3 * time.Minute
+
 // lastSignal is the signal that stopped the self-test, if any.
 var lastSignal atomic.Value
 
@@ -93,7 +96,7 @@ func main() {
 			fail(fmt.Sprintf("restoring %s before the self-test: %v", f.ID, err))
 		}
 	}
-	if err := kind.WaitHealthy(context.Background(), kubeconfig, len(all)); err != nil {
+	if err := kind.WaitHealthy(context.Background(), kubeconfig, len(all), cfg.Timeouts().ClusterReady); err != nil {
 		fail(fmt.Sprintf("cluster %s is not healthy before the self-test: %v", cfg.ClusterName, err))
 	}
 
@@ -125,7 +128,7 @@ func main() {
 		if err := runSteps(context.Background(), roles, f.Restore); err != nil {
 			fail(fmt.Sprintf("restoring the cluster after %s failed: %v; the cluster is left broken: run 'make cluster-delete && make cluster'", f.ID, err))
 		}
-		if err := kind.WaitHealthy(context.Background(), kubeconfig, len(all)); err != nil {
+		if err := kind.WaitHealthy(context.Background(), kubeconfig, len(all), cfg.Timeouts().ClusterReady); err != nil {
 			fail(fmt.Sprintf("the cluster is not healthy after restoring %s: %v", f.ID, err))
 		}
 		o.Seconds = time.Since(start).Seconds()
@@ -248,22 +251,17 @@ func runSteps(ctx context.Context, roles map[string]nodes.Node, steps []selftest
 			}
 			stdin = data
 		}
-		deadline := time.Now().Add(3 * time.Minute)
-		for {
-			out, err := kindcluster.Run(ctx, n, stdin, "sh", "-c", s.Sh)
-			if err == nil {
-				break
-			}
-			if !s.Until {
+		if !s.Until {
+			if out, err := kindcluster.Run(ctx, n, stdin, "sh", "-c", s.Sh); err != nil {
 				return fmt.Errorf("on %s: %s: %v: %s", n, s.Sh, err, strings.TrimSpace(out))
 			}
-			if ctx.Err() != nil {
-				return fmt.Errorf("on %s: interrupted while waiting for: %s", n, s.Sh)
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("on %s: waited 3m for: %s", n, s.Sh)
-			}
-			time.Sleep(2 * time.Second)
+			continue
+		}
+		if err := framework.Poll(ctx, 2*time.Second, untilLimit, func() error {
+			_, err := kindcluster.Run(ctx, n, stdin, "sh", "-c", s.Sh)
+			return err
+		}); err != nil {
+			return fmt.Errorf("on %s: waiting for: %s: %w", n, s.Sh, err)
 		}
 	}
 	return nil
