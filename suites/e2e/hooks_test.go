@@ -15,9 +15,7 @@ import (
 	"github.com/dsconform/dsconform/suites/requirements"
 )
 
-// specNamespaces are the namespaces the running spec created, and extraDiagnostics
-// what its family adds to a failure's diagnostics (the kubelet's view for static pods):
-// one spec at a time per process.
+// The running spec's namespaces, and what its family adds to its diagnostics on failure.
 var (
 	specNamespaces   []string
 	extraDiagnostics []func(context.Context, *diagnostics.Writer)
@@ -70,6 +68,9 @@ var _ = ReportAfterEach(func(r SpecReport) {
 		_ = report.AddProgress(cfg.Artifacts, r.State.String(), r.FullText(), r.RunTime.Seconds())
 	}
 })
+
+// longestFirst starts the specs that wait minutes on the kubelet's sync before the others.
+var longestFirst = SpecPriority(10)
 
 var _ = ReportAfterSuite("dry-run listing", func(r Report) {
 	if cfg.DryRun {

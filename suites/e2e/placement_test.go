@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/dsconform/dsconform/framework/daemonset"
 )
@@ -55,6 +56,32 @@ var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement
 
 	It("replaces a daemon pod that succeeded", Label("DS-PLACE-04"), func(ctx SpecContext) {
 		expectReplacedAfterPhase(ctx, "ds-succeeded", corev1.PodSucceeded)
+	})
+
+	It("runs its pod only on the node its template names (spec.nodeName), and nowhere when that node does not exist", Label("DS-SEL-07"), func(ctx SpecContext) {
+		workers := needNodes(ctx, 2) // one named, one that must stay without a pod
+		ns := newNamespace(ctx, "ds-nodename")
+		named := newDaemonSet("monitoring-daemon", ns).Obj()
+		named.Spec.Template.Spec.NodeName = workers[0]
+		ds := createDaemonSet(ctx, named)
+		expectPlacement(ctx, ds, []string{workers[0]})
+
+		missing := newDaemonSet("nowhere-daemon", ns).Obj()
+		missing.Spec.Template.Spec.NodeName = "dsconform-no-such-node"
+		nowhere := createDaemonSet(ctx, missing)
+		waitForObservedGeneration(ctx, nowhere)
+		Consistently(ctx, func(g Gomega) {
+			cur, _, pods := daemonset.Snapshot(ctx, g, clients.Kube, nowhere)
+			g.Expect(cur.Status.DesiredNumberScheduled).To(BeZero(), "DaemonSet %s names node %s, which does not exist: no node should be desired", cur.Name, missing.Spec.Template.Spec.NodeName)
+			var owned []string
+			for _, p := range pods {
+				if daemonset.OwnedBy(&p, cur.UID) {
+					owned = append(owned, p.Name+" on "+p.Spec.NodeName)
+				}
+			}
+			g.Expect(owned).To(BeEmpty(), "DaemonSet %s names a node that does not exist: it should create no pod", cur.Name)
+			g.Expect(nodesWithPods(ctx, g, ds)).To(Equal([]string{workers[0]}), "DaemonSet %s names node %s: nodes running its pods", ds.Name, workers[0])
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 })
 
@@ -177,9 +204,16 @@ func expectReplacedAfterPhase(ctx SpecContext, nsBase string, phase corev1.PodPh
 	ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
 	target := eligibleNodes(ctx)[0]
 	pod := onePodOn(ctx, ds, target)
-	pod.Status.Phase = phase
-	_, err := clients.Kube.CoreV1().Pods(ns).UpdateStatus(ctx, &pod, metav1.UpdateOptions{})
-	Expect(err).NotTo(HaveOccurred(), "setting pod %s to %s", pod.Name, phase)
+	// the kubelet writes this status too: a conflict is retried on a fresh copy
+	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cur.Status.Phase = phase
+		_, err = clients.Kube.CoreV1().Pods(ns).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})).To(Succeed(), "setting pod %s to %s", pod.Name, phase)
 	Eventually(ctx, func(g Gomega) {
 		_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
 		g.Expect(err).To(MatchError(ContainSubstring("not found")), "the %s pod %s on node %s should be deleted", phase, pod.Name, target)

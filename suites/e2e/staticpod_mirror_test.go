@@ -44,7 +44,7 @@ var _ = Describe("[sig-node] Mirror pods are read-only reflections", Label("stat
 })
 
 var _ = Describe("[sig-node] Static pods and DaemonSets side by side", Label("staticpod", "daemonset", "node-access"), func() {
-	It("replaces a deleted daemon pod through its controller, while deleting a static pod's mirror leaves the static pod running", Label("SP-MIX-01"), func(ctx SpecContext) {
+	It("replaces a deleted daemon pod through its controller, while deleting a static pod's mirror leaves the static pod running", Label("SP-MIX-01"), longestFirst, func(ctx SpecContext) {
 		ns := newNamespace(ctx, "sp-mix")
 		sn := onNode(ctx, eligibleNodes(ctx)[0])
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))

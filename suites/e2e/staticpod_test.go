@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
@@ -84,6 +85,27 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		Expect(again.Annotations["kubernetes.io/config.hash"]).To(Equal(first.Annotations["kubernetes.io/config.hash"]), "an identical file gives the same config hash")
 	})
 
+	It("reads JSON manifests as well as YAML, and ignores files whose names start with a dot", Label("SP-FILE-05"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-json")
+		sn := onNode(ctx, eligibleNodes(ctx)[0])
+		data, err := json.Marshal(staticPod("from-json", ns))
+		Expect(err).NotTo(HaveOccurred())
+		sn.Write(ctx, ns+"-from-json.json", string(data))
+		sn.Write(ctx, "."+ns+"-hidden.yaml", staticPod("hidden", ns))
+		staticpod.WaitForMirror(ctx, mirrorOf(ns, "from-json", sn.Name, ""))
+		// the kubelet rereads its directory every 20 s: HoldLong outlasts one pass
+		Consistently(ctx, func(g Gomega) {
+			pods, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			var names []string
+			for _, p := range pods.Items {
+				names = append(names, p.Name)
+			}
+			g.Expect(names).To(ConsistOf(staticpod.MirrorName("from-json", sn.Name)),
+				"node %s: only the JSON manifest's pod should run; the file starting with a dot must be ignored", sn.Name)
+		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
+	})
+
 	It("restarts a static pod's container that exits", Label("SP-FILE-04"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "sp-restart")
 		sn := onNode(ctx, eligibleNodes(ctx)[0])
@@ -105,7 +127,23 @@ var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-ac
 		Expect(staticpod.CheckMirror(mirror, sn.Name, "")).To(Succeed())
 	})
 
-	It("are recreated by the kubelet when deleted through the API, without restarting the static pod", Label("SP-MIRROR-02"), func(ctx SpecContext) {
+	It("carry the static pod's labels and annotations, and a label selector finds them", Label("SP-MIRROR-04"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-labels")
+		sn := onNode(ctx, eligibleNodes(ctx)[0])
+		sn.Write(ctx, ns+"-web.yaml", staticPod("web", ns, func(p *corev1.Pod) {
+			p.Labels["tier"] = "node-agent"
+			p.Annotations = map[string]string{"example.com/owner": "platform-team"}
+		}))
+		mirror := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, ""))
+		Expect(mirror.Labels).To(And(HaveKeyWithValue("app", "web"), HaveKeyWithValue("tier", "node-agent")), "labels of mirror pod %s on node %s", mirror.Name, sn.Name)
+		Expect(mirror.Annotations).To(HaveKeyWithValue("example.com/owner", "platform-team"), "annotations of mirror pod %s on node %s", mirror.Name, sn.Name)
+		found, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "tier=node-agent"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(found.Items).To(HaveLen(1), "the label selector tier=node-agent should find the mirror pod in %s", ns)
+		Expect(found.Items[0].UID).To(Equal(mirror.UID))
+	})
+
+	It("are recreated by the kubelet when deleted through the API, without restarting the static pod", Label("SP-MIRROR-02"), longestFirst, func(ctx SpecContext) {
 		ns, sn, orig := startStaticPod(ctx, "sp-mirror-del")
 		containerID := orig.Status.ContainerStatuses[0].ContainerID
 

@@ -1,8 +1,6 @@
-// Package e2e is the conformance suite: DaemonSet and static pod behaviour proven
-// on a real kind cluster. Run it with `make e2e`; see README.md.
-//
-// This file and hooks_test.go wire the suite into Ginkgo; helpers_test.go binds the
-// framework to the suite's clients and tiers; every other file holds specs.
+// Package e2e is the conformance suite (`make e2e`; README.md). This file and
+// hooks_test.go wire it into Ginkgo, helpers_test.go binds the framework to its clients
+// and tiers, and every other file holds specs.
 package e2e
 
 import (

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/dsconform/dsconform/framework"
 )
@@ -42,6 +43,45 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		nodeChanges.RemoveTaint(ctx, target, vipOnly)
 		expectPlacement(ctx, ds, workers)
 		framework.RecordLatency("taint removed → daemon pod running", target, time.Since(untainted))
+	})
+
+	It("marks a daemon pod evicted by a NoExecute taint with the DisruptionTarget condition before it is deleted", Label("DS-TAINT-08"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-disrupted")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		target := eligibleNodes(ctx)[0]
+		victim := onePodOn(ctx, ds, target)
+		// The condition lives only while the pod terminates (1 s here): a watch sees the
+		// last state the API server had, which the Deleted event carries.
+		w, err := clients.Kube.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + victim.Name, ResourceVersion: victim.ResourceVersion})
+		Expect(err).NotTo(HaveOccurred())
+		defer w.Stop()
+		nodeChanges.AddTaint(ctx, target, vipOnly)
+		var last *corev1.Pod
+		Eventually(ctx, func(g Gomega) {
+			for {
+				select {
+				case ev, open := <-w.ResultChan():
+					g.Expect(open).To(BeTrue(), "the watch on daemon pod %s closed before the pod was deleted", victim.Name)
+					if p, ok := ev.Object.(*corev1.Pod); ok {
+						last = p
+						if ev.Type == watch.Deleted {
+							return
+						}
+					}
+				default:
+					g.Expect(false).To(BeTrue(), "daemon pod %s on node %s (tainted VIPOnly=true:NoExecute) is not deleted yet", victim.Name, target)
+				}
+			}
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+		var found *corev1.PodCondition
+		for i := range last.Status.Conditions {
+			if last.Status.Conditions[i].Type == corev1.DisruptionTarget {
+				found = &last.Status.Conditions[i]
+			}
+		}
+		Expect(found).NotTo(BeNil(), "daemon pod %s evicted from node %s by a NoExecute taint: its last conditions %v lack DisruptionTarget", victim.Name, target, last.Status.Conditions)
+		Expect(found.Status).To(Equal(corev1.ConditionTrue), "DisruptionTarget of pod %s", victim.Name)
+		Expect(found.Reason).To(Equal("DeletionByTaintManager"), "DisruptionTarget reason of pod %s evicted by a taint", victim.Name)
 	})
 
 	It("brings the daemon pod back to a NoExecute-tainted node once the DaemonSet tolerates the taint", Label("DS-TAINT-02"), func(ctx SpecContext) {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
@@ -234,6 +235,85 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 			}
 		}).WithTimeout(timeouts.Short).Should(Succeed())
 	})
+	It("numbers ControllerRevisions forward: a rollback turns revision 1 into 3, the current template always holds the highest revision, and a revision made, replaced and deleted by label through the API is part of the history", Label("DS-UPD-09"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-crlife")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		crs := clients.Kube.AppsV1().ControllerRevisions(ns)
+		first, firstTemplate := currentHash(ctx, ds), ds.Spec.Template.DeepCopy()
+		setVersion(ctx, ds, "2")
+		ds = waitForRollout(ctx, ds)
+		second := currentHash(ctx, ds)
+
+		By("rolling back to the first template: its revision is renumbered forward, not reused as 1")
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			cur.Spec.Template = *firstTemplate
+			_, err = clients.Kube.AppsV1().DaemonSets(ns).Update(ctx, cur, metav1.UpdateOptions{})
+			return err
+		})).To(Succeed(), "restoring DaemonSet %s's first template", ds.Name)
+		ds = waitForRollout(ctx, ds)
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(revisionNumbers(ctx, ds)).To(Equal(map[string]int64{first: 3, second: 2}),
+				"DaemonSet %s rolled back to its first template: ControllerRevisions by hash (revision 1 becomes revision 3)", ds.Name)
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+		expectAllOnRevision(ctx, ds)
+		pods := podUIDs(ctx, ds)
+
+		By("a ControllerRevision created through the API, controlled by the DaemonSet, joins its history")
+		var secondRev appsv1.ControllerRevision
+		for _, r := range revisions(ctx, ds) {
+			if r.Labels[revisionHashLabel] == second {
+				secondRev = r
+			}
+		}
+		yes := true
+		manual := &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: ds.Name + "-by-hand", Namespace: ns,
+			Labels:          map[string]string{"dsconform.e2e/revision": "by-hand"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "DaemonSet", Name: ds.Name, UID: ds.UID, Controller: &yes, BlockOwnerDeletion: &yes}}},
+			Data: secondRev.Data, Revision: 10}
+		for k, v := range ds.Spec.Selector.MatchLabels {
+			manual.Labels[k] = v
+		}
+		_, err := crs.Create(ctx, manual, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred(), "creating ControllerRevision %s", manual.Name)
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error { // the controller labels it too
+			got, err := crs.Get(ctx, manual.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			got.Labels["dsconform.e2e/revision"] = "replaced"
+			_, err = crs.Update(ctx, got, metav1.UpdateOptions{})
+			return err
+		})).To(Succeed(), "replacing ControllerRevision %s (PUT)", manual.Name)
+
+		By("the current template always holds the highest revision: the one made by hand (10) moves it to 11, the next template gets 12")
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(revisionNumbers(ctx, ds)).To(Equal(map[string]int64{first: 11, second: 2, "by hand": 10}),
+				"DaemonSet %s with a revision 10 made by hand: ControllerRevisions by hash (the current one renumbered above it)", ds.Name)
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+		setVersion(ctx, ds, "3")
+		ds = waitForRollout(ctx, ds)
+		third := currentHash(ctx, ds)
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(revisionNumbers(ctx, ds)).To(Equal(map[string]int64{first: 11, second: 2, "by hand": 10, third: 12}),
+				"DaemonSet %s after a template change: ControllerRevisions by hash", ds.Name)
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+
+		By("deleting ControllerRevisions by label as a collection removes exactly the matching one")
+		Expect(crs.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "dsconform.e2e/revision=replaced"})).To(Succeed())
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(revisionNumbers(ctx, ds)).To(Equal(map[string]int64{first: 11, second: 2, third: 12}),
+				"DaemonSet %s after deleting the revision made by hand: ControllerRevisions by hash", ds.Name)
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+		ds = waitForRollout(ctx, ds)
+		expectAllOnRevision(ctx, ds)
+		for n, uid := range podUIDs(ctx, ds) {
+			Expect(uid).NotTo(Equal(pods[n]), "the pod on node %s should have been replaced by the third template", n)
+		}
+	})
 })
 
 func setVersion(ctx context.Context, ds *appsv1.DaemonSet, v string) {
@@ -255,6 +335,21 @@ func revisions(ctx context.Context, ds *appsv1.DaemonSet) []appsv1.ControllerRev
 	l, err := clients.Kube.AppsV1().ControllerRevisions(ds.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(ds.Spec.Selector.MatchLabels).String()})
 	Expect(err).NotTo(HaveOccurred())
 	return l.Items
+}
+
+// revisionNumbers maps each ControllerRevision of the DaemonSet by its hash label ("by
+// hand" for one a spec made) to its revision number.
+func revisionNumbers(ctx context.Context, ds *appsv1.DaemonSet) map[string]int64 {
+	GinkgoHelper()
+	out := map[string]int64{}
+	for _, r := range revisions(ctx, ds) {
+		key := r.Labels[revisionHashLabel]
+		if _, byHand := r.Labels["dsconform.e2e/revision"]; byHand {
+			key = "by hand"
+		}
+		out[key] = r.Revision
+	}
+	return out
 }
 
 // currentHash is the controller-revision-hash of the newest ControllerRevision.
