@@ -11,7 +11,7 @@ cd "$root"
 # The image knows its workload image, so a runner that passes nothing (Hydrophone) works.
 workload=${WORKLOAD_IMAGE:-$(bash "$here/workload.sh" | tail -1)}
 commit=$(git describe --always --dirty 2>/dev/null || echo unknown)
-hash=$(find suites framework scripts/images/suite-runner scripts/internal fixtures/workload -name '*.go' -o -name '*.txt' -o -name '*.html' -o -name '*.md' | sort | xargs cat go.sum | sha256sum | cut -c1-10)
+hash=$(find suites framework scripts/images/suite-runner scripts/internal fixtures/workload -name '*.go' -o -name '*.txt' -o -name '*.html' -o -name '*.md' -o -name '*.yaml' | sort | xargs cat go.sum | sha256sum | cut -c1-10)
 hash=$(echo "$hash $workload" | sha256sum | cut -c1-10)
 ref=${SUITE_IMAGE:-localhost/dsconform/suite:$hash}
 if docker image inspect "$ref" >/dev/null 2>&1; then echo "$ref"; exit 0; fi
