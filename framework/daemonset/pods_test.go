@@ -47,3 +47,15 @@ func TestColumns(t *testing.T) {
 		t.Error("a table without the row should be an error")
 	}
 }
+
+func TestAffinityTermsOfAPodWithoutAffinity(t *testing.T) {
+	var spec corev1.PodSpec
+	if RequiredTerms(&spec) != nil || PreferredTerms(&spec) != nil || PinnedNode(&corev1.Pod{}) != "" {
+		t.Error("a pod without affinity has no terms and no pin")
+	}
+	spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+		NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{"n1"}}}}}}}}
+	if got := PinnedNode(&corev1.Pod{Spec: spec}); got != "n1" || len(RequiredTerms(&spec)) != 1 {
+		t.Errorf("pinned to %q, %d terms", got, len(RequiredTerms(&spec)))
+	}
+}

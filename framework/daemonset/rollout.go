@@ -52,14 +52,27 @@ func KeptNodes(ds *appsv1.DaemonSet, nodes []corev1.Node, podsByNode map[string]
 	return out
 }
 
+// RequiredTerms is the pod's required node affinity terms (none when it has none).
+func RequiredTerms(spec *corev1.PodSpec) []corev1.NodeSelectorTerm {
+	a := spec.Affinity
+	if a == nil || a.NodeAffinity == nil || a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		return nil
+	}
+	return a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+}
+
+// PreferredTerms is the pod's preferred node affinity terms (none when it has none).
+func PreferredTerms(spec *corev1.PodSpec) []corev1.PreferredSchedulingTerm {
+	if a := spec.Affinity; a != nil && a.NodeAffinity != nil {
+		return a.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution
+	}
+	return nil
+}
+
 // PinnedNode is the node a daemon pod is pinned to by the controller's required node
 // affinity (matchFields metadata.name In [node]), or "" when it carries no such pin.
 func PinnedNode(pod *corev1.Pod) string {
-	a := pod.Spec.Affinity
-	if a == nil || a.NodeAffinity == nil || a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
-		return ""
-	}
-	for _, t := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+	for _, t := range RequiredTerms(&pod.Spec) {
 		for _, f := range t.MatchFields {
 			if f.Key == "metadata.name" && f.Operator == corev1.NodeSelectorOpIn && len(f.Values) == 1 {
 				return f.Values[0]

@@ -77,13 +77,9 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 			pods := daemonPods(ctx, g, ds)
 			g.Expect(pods).NotTo(BeEmpty())
 			for n, ps := range pods {
-				a := ps[0].Spec.Affinity
-				g.Expect(a).NotTo(BeNil(), "pod %s on node %s has no affinity", ps[0].Name, n)
-				g.Expect(a.NodeAffinity).NotTo(BeNil())
-				g.Expect(a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution).NotTo(BeNil())
-				g.Expect(a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms).To(ContainElement(
+				g.Expect(daemonset.RequiredTerms(&ps[0].Spec)).To(ContainElement(
 					HaveField("MatchFields", ContainElement(corev1.NodeSelectorRequirement{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{n}}))),
-					"pod %s should be pinned to node %s", ps[0].Name, n)
+					"pod %s on node %s should be pinned to it by a required node affinity term (its required terms)", ps[0].Name, n)
 			}
 		}).Should(Succeed())
 	})
@@ -121,14 +117,14 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 		pod := onePodOn(ctx, ds, workers[0])
 		pin := corev1.NodeSelectorTerm{MatchFields: []corev1.NodeSelectorRequirement{
 			{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{workers[0]}}}}
-		Expect(pod.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms).To(Equal([]corev1.NodeSelectorTerm{pin}),
+		Expect(daemonset.RequiredTerms(&pod.Spec)).To(Equal([]corev1.NodeSelectorTerm{pin}),
 			"pod %s on node %s: the controller replaces the template's required node affinity with its node pin alone", pod.Name, workers[0])
-		Expect(pod.Spec.Affinity.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution).To(Equal([]corev1.PreferredSchedulingTerm{preferred}),
+		Expect(daemonset.PreferredTerms(&pod.Spec)).To(Equal([]corev1.PreferredSchedulingTerm{preferred}),
 			"pod %s on node %s: the template's preferred node affinity is not the controller's to change", pod.Name, workers[0])
 
 		cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
 		Expect(err).NotTo(HaveOccurred())
-		Expect(cur.Spec.Template.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms).To(Equal([]corev1.NodeSelectorTerm{own}),
+		Expect(daemonset.RequiredTerms(&cur.Spec.Template.Spec)).To(Equal([]corev1.NodeSelectorTerm{own}),
 			"the DaemonSet's template must keep its own node affinity: no changes are made to spec.template")
 	})
 })
