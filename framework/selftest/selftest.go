@@ -6,7 +6,10 @@
 package selftest
 
 import (
+	"bytes"
+	_ "embed"
 	"fmt"
+	"html/template"
 	"os"
 	"regexp"
 	"sort"
@@ -227,4 +230,18 @@ func (s Sensitivity) Markdown() string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+//go:embed sensitivity.html
+var sensitivityPage string
+
+var page = template.Must(template.New("sensitivity").Parse(sensitivityPage))
+
+// HTML is sensitivity.html: the fault table's outcomes and the requirement × fault matrix.
+func (s Sensitivity) HTML() ([]byte, error) {
+	var b bytes.Buffer
+	if err := page.Execute(&b, s); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

@@ -1,6 +1,7 @@
 package selftest
 
 import (
+	"bytes"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -108,5 +109,12 @@ func TestRepositoryTable(t *testing.T) {
 	}
 	if len(areas) < 5 {
 		t.Errorf("the table covers %d behaviour areas: %v", len(areas), areas)
+	}
+}
+
+func TestSensitivityHTML(t *testing.T) {
+	page, err := Sensitivity{}.HTML()
+	if err != nil || !bytes.Contains(page, []byte("Requirement × fault")) {
+		t.Fatalf("HTML: %v\n%s", err, page)
 	}
 }

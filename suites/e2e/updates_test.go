@@ -358,7 +358,6 @@ func currentHash(ctx context.Context, ds *appsv1.DaemonSet) string {
 	var newest *appsv1.ControllerRevision
 	for _, r := range revisions(ctx, ds) {
 		if newest == nil || r.Revision > newest.Revision {
-			r := r
 			newest = &r
 		}
 	}

@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -309,32 +308,12 @@ func write(dir string, s selftest.Sensitivity) error {
 	if err := os.WriteFile(filepath.Join(dir, "sensitivity.md"), []byte(s.Markdown()), 0o644); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(dir, "sensitivity.html"))
+	page, err := s.HTML()
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	return page.Execute(f, s)
+	return os.WriteFile(filepath.Join(dir, "sensitivity.html"), page, 0o644)
 }
-
-var page = template.Must(template.New("sensitivity").Parse(`<!doctype html><meta charset="utf-8">
-<title>dsconform self-test: fault × requirement</title>
-<style>body{font:14px sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}
-.caught{background:#cfc}.failed{background:#fcc}.passed{background:#eee}.bad{color:#b00;font-weight:bold}</style>
-<h1>Self-test: which fault each requirement catches</h1>
-<p>Each fault breaks one behaviour area of the kind cluster; the listed specs run while it is in place, and exactly the predicted requirements must fail with a message that says what was wrong. "caught" marks a predicted failure seen.</p>
-<table><tr><th>fault</th><th>area</th><th>what</th><th>result</th><th>caught</th><th>missed</th><th>unexpected</th><th>vague</th><th>seconds</th></tr>
-{{range .Faults}}<tr><td>{{.Fault}}</td><td>{{.Area}}</td><td>{{.What}}</td><td>{{if .OK}}as predicted{{else}}<span class="bad">NOT as predicted {{.Problem}}</span>{{end}}</td>
-<td>{{range .Caught}}{{.}} {{end}}</td><td>{{range .Missed}}{{.}} {{end}}</td><td>{{range .Unexpected}}{{.}} {{end}}</td><td>{{range .Vague}}{{.}} {{end}}</td><td>{{printf "%.0f" .Seconds}}</td></tr>
-{{end}}</table>
-<h2>Requirement × fault</h2>
-<table><tr><th>requirement</th>{{range .Faults}}<th>{{.Fault}}</th>{{end}}</tr>
-{{range .Rows}}<tr><td title="{{.Statement}}">{{.ID}}</td>{{range .Cells}}<td class="{{.}}">{{.}}</td>{{end}}</tr>
-{{end}}</table>
-<h2>Not yet proven sensitive ({{len .Unproven}})</h2>
-<p>No fault in the table has been seen to make these fail:</p>
-<ul>{{range .Unproven}}<li>{{.ID}}: {{.Statement}}</li>{{end}}</ul>
-`))
 
 func say(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
