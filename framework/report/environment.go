@@ -35,6 +35,10 @@ type Environment struct {
 	Nodes          []NodeSummary    `json:"nodes"`
 	Swept          leftovers.Result `json:"sweep"` // what dead runs left, undone first, and what was left as found
 	ClusterNote    string           `json:"clusterDecision,omitempty"`
+	// Timers are the cluster timers that bound node specs, as the cluster under test sets
+	// them ("component flag=value"): the node lifecycle controller's grace period, the
+	// API server's default toleration seconds, the kubelet's sync and file-check periods.
+	Timers []string `json:"timers,omitempty"`
 }
 
 // Row is one line of the report's environment table.
@@ -49,6 +53,10 @@ func (e *Environment) Rows() []Row {
 		{"cluster decision", e.ClusterNote}, {"node access", e.NodeAccess}, {"suite commit", e.SuiteCommit},
 		{"label filter", e.LabelFilter}, {"random seed", fmt.Sprint(e.RandomSeed)}, {"parallel processes", fmt.Sprint(e.ParallelProcs)},
 		{"setup before the first spec", fmt.Sprintf("%.0fs", e.SetupSeconds)}, {"started", e.Started.Format(time.RFC3339)}}
+	for _, t := range e.Timers {
+		k, v, _ := strings.Cut(t, "=")
+		rows = append(rows, Row{"timer: " + k, v})
+	}
 	if e.Product != nil {
 		rows = append(rows, Row{"product", fmt.Sprintf("%s %s %s (%s)", e.Product.Vendor, e.Product.Name, e.Product.Version, e.Product.Type)})
 	}

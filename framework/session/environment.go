@@ -13,6 +13,7 @@ import (
 
 	"github.com/dsconform/dsconform/framework/kindcluster"
 	"github.com/dsconform/dsconform/framework/leftovers"
+	"github.com/dsconform/dsconform/framework/node"
 	"github.com/dsconform/dsconform/framework/releases"
 	"github.com/dsconform/dsconform/framework/report"
 )
@@ -31,6 +32,13 @@ func (s *Session) environment(ctx context.Context, nodes []corev1.Node, run RunI
 			env.Release = err.Error()
 		}
 	}
+	first := ""
+	for _, n := range nodes {
+		if kindcluster.NodeReady(&n) && (first == "" || !node.IsControlPlane(&n)) {
+			first = n.Name
+		}
+	}
+	env.Timers = clusterTimers(ctx, s.Clients.Kube, first)
 	if s.IsKind && s.Kind != nil {
 		// What only the node itself can tell: the runtime's versions, whether crictl
 		// answers, and how the kubelet runs on the host's cgroups.

@@ -1,0 +1,91 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// The cluster timers that bound the node specs' waits, with Kubernetes' defaults: the
+// report records what the cluster under test really uses.
+var (
+	controllerManagerTimers = map[string]string{"node-monitor-grace-period": "50s (default)", "node-monitor-period": "5s (default)"}
+	apiServerTimers         = map[string]string{"default-not-ready-toleration-seconds": "300 (default)", "default-unreachable-toleration-seconds": "300 (default)"}
+	kubeletTimers           = []string{"fileCheckFrequency", "syncFrequency", "nodeStatusUpdateFrequency", "nodeStatusReportFrequency"}
+)
+
+// flagTimers reads the named flags from a static pod's command line, keeping the
+// default where a flag is absent.
+func flagTimers(pod *corev1.Pod, defaults map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range defaults {
+		out[k] = v
+	}
+	for _, c := range pod.Spec.Containers {
+		for _, arg := range append(append([]string{}, c.Command...), c.Args...) {
+			name, value, ok := strings.Cut(strings.TrimPrefix(arg, "--"), "=")
+			if _, known := defaults[name]; ok && known {
+				out[name] = value
+			}
+		}
+	}
+	return out
+}
+
+// configzTimers reads the kubelet timers from its /configz answer.
+func configzTimers(raw []byte) (map[string]string, error) {
+	var z struct {
+		KubeletConfig map[string]any `json:"kubeletconfig"`
+	}
+	if err := json.Unmarshal(raw, &z); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, k := range kubeletTimers {
+		if v, ok := z.KubeletConfig[k]; ok {
+			out["kubelet "+k] = fmt.Sprint(v)
+		}
+	}
+	return out, nil
+}
+
+// clusterTimers is what the report says about the timers (as "name=value" lines); what
+// cannot be read is said so, never guessed.
+func clusterTimers(ctx context.Context, c kubernetes.Interface, aNode string) []string {
+	all := map[string]string{}
+	for component, defaults := range map[string]map[string]string{"kube-controller-manager": controllerManagerTimers, "kube-apiserver": apiServerTimers} {
+		pods, err := c.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "component=" + component})
+		if err != nil || len(pods.Items) == 0 {
+			all[component] = "not readable (no pod labelled component=" + component + " in kube-system)"
+			continue
+		}
+		for k, v := range flagTimers(&pods.Items[0], defaults) {
+			all[component+" "+k] = v
+		}
+	}
+	if aNode != "" {
+		raw, err := c.CoreV1().RESTClient().Get().Resource("nodes").Name(aNode).SubResource("proxy").Suffix("configz").DoRaw(ctx)
+		z, perr := configzTimers(raw)
+		switch {
+		case err != nil:
+			all["kubelet"] = fmt.Sprintf("not readable on node %s: %v", aNode, err)
+		case perr != nil:
+			all["kubelet"] = fmt.Sprintf("configz of node %s: %v", aNode, perr)
+		}
+		for k, v := range z {
+			all[k] = v + " (node " + aNode + ")"
+		}
+	}
+	var out []string
+	for k, v := range all {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
