@@ -5,6 +5,7 @@ package framework
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -184,10 +185,11 @@ func (c *Config) Timeouts() Timeouts {
 
 // ParseConfig is the settings of a command run from the repository root: the
 // environment, then the -e2e.* flags in args, with paths resolved against the working
-// directory.
+// directory. A bad flag is the returned error, printed by the caller in one line.
 func ParseConfig(name string, args []string) (*Config, error) {
 	c := &Config{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	if err := c.RegisterFlags(fs); err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dsconform/dsconform/framework"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -26,6 +25,8 @@ import (
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 	"sigs.k8s.io/kind/pkg/log"
 	"sigs.k8s.io/yaml"
+
+	"github.com/dsconform/dsconform/framework"
 )
 
 // Cluster is one kind cluster by name.

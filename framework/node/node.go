@@ -250,3 +250,14 @@ func ControlPlanes(nodes []corev1.Node) []string {
 	}
 	return out
 }
+
+// KubeletConfigz is the node's kubelet configuration as the kubelet reports it, read
+// through the API server's node proxy as an operator would (GET
+// /api/v1/nodes/<node>/proxy/configz).
+func KubeletConfigz(ctx context.Context, c kubernetes.Interface, name string) ([]byte, error) {
+	raw, err := c.CoreV1().RESTClient().Get().Resource("nodes").Name(name).SubResource("proxy").Suffix("configz").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the kubelet configuration of node %s through /api/v1/nodes/%s/proxy/configz: %w", name, name, err)
+	}
+	return raw, nil
+}

@@ -32,13 +32,13 @@ func (s *Session) environment(ctx context.Context, nodes []corev1.Node, run RunI
 			env.Release = err.Error()
 		}
 	}
-	first := ""
+	kubelet := "" // whose configz to read: a Ready worker, else a Ready control plane
 	for _, n := range nodes {
-		if kindcluster.NodeReady(&n) && (first == "" || !node.IsControlPlane(&n)) {
-			first = n.Name
+		if kindcluster.NodeReady(&n) && (kubelet == "" || !node.IsControlPlane(&n)) {
+			kubelet = n.Name
 		}
 	}
-	env.Timers = clusterTimers(ctx, s.Clients.Kube, first)
+	env.Timers = clusterTimers(ctx, s.Clients.Kube, kubelet)
 	if s.IsKind && s.Kind != nil {
 		// What only the node itself can tell: the runtime's versions, whether crictl
 		// answers, and how the kubelet runs on the host's cgroups.

@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/dsconform/dsconform/framework/node"
 )
 
 // The cluster timers that bound the node specs' waits, with Kubernetes' defaults: the
@@ -70,11 +72,11 @@ func clusterTimers(ctx context.Context, c kubernetes.Interface, aNode string) []
 		}
 	}
 	if aNode != "" {
-		raw, err := c.CoreV1().RESTClient().Get().Resource("nodes").Name(aNode).SubResource("proxy").Suffix("configz").DoRaw(ctx)
+		raw, err := node.KubeletConfigz(ctx, c, aNode)
 		z, perr := configzTimers(raw)
 		switch {
 		case err != nil:
-			all["kubelet"] = fmt.Sprintf("not readable on node %s: %v", aNode, err)
+			all["kubelet"] = fmt.Sprintf("not readable: %v", err)
 		case perr != nil:
 			all["kubelet"] = fmt.Sprintf("configz of node %s: %v", aNode, perr)
 		}

@@ -71,15 +71,9 @@ var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement
 		nowhere := createDaemonSet(ctx, missing)
 		waitForObservedGeneration(ctx, nowhere)
 		Consistently(ctx, func(g Gomega) {
-			cur, _, pods := daemonset.Snapshot(ctx, g, clients.Kube, nowhere)
+			cur, _, _ := daemonset.Snapshot(ctx, g, clients.Kube, nowhere)
 			g.Expect(cur.Status.DesiredNumberScheduled).To(BeZero(), "DaemonSet %s names node %s, which does not exist: no node should be desired", cur.Name, missing.Spec.Template.Spec.NodeName)
-			var owned []string
-			for _, p := range pods {
-				if daemonset.OwnedBy(&p, cur.UID) {
-					owned = append(owned, p.Name+" on "+p.Spec.NodeName)
-				}
-			}
-			g.Expect(owned).To(BeEmpty(), "DaemonSet %s names a node that does not exist: it should create no pod", cur.Name)
+			g.Expect(ownedPods(ctx, g, ns, cur.UID)).To(BeEmpty(), "DaemonSet %s names a node that does not exist: it should create no pod", cur.Name)
 			g.Expect(nodesWithPods(ctx, g, ds)).To(Equal([]string{workers[0]}), "DaemonSet %s names node %s: nodes running its pods", ds.Name, workers[0])
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})

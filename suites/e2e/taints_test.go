@@ -56,20 +56,23 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		Expect(err).NotTo(HaveOccurred())
 		defer w.Stop()
 		nodeChanges.AddTaint(ctx, target, vipOnly)
+		// the last state the API server had of the pod, which the Deleted event carries
 		var last *corev1.Pod
-		Eventually(ctx, func(g Gomega) {
+		Eventually(ctx, func() error {
 			for {
 				select {
 				case ev, open := <-w.ResultChan():
-					g.Expect(open).To(BeTrue(), "the watch on daemon pod %s closed before the pod was deleted", victim.Name)
+					if !open {
+						return StopTrying(fmt.Sprintf("the watch on daemon pod %s closed before the pod was deleted", victim.Name))
+					}
 					if p, ok := ev.Object.(*corev1.Pod); ok {
 						last = p
 						if ev.Type == watch.Deleted {
-							return
+							return nil
 						}
 					}
 				default:
-					g.Expect(false).To(BeTrue(), "daemon pod %s on node %s (tainted VIPOnly=true:NoExecute) is not deleted yet", victim.Name, target)
+					return fmt.Errorf("daemon pod %s on node %s (tainted VIPOnly=true:NoExecute) is not deleted yet", victim.Name, target)
 				}
 			}
 		}).WithTimeout(timeouts.Medium).Should(Succeed())

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/dsconform/dsconform/framework/node"
 	"github.com/dsconform/dsconform/framework/releases"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
@@ -159,8 +160,8 @@ func kubeletFeatureGates(ctx context.Context, nodeName string) map[string]bool {
 // as an operator would (GET /api/v1/nodes/<node>/proxy/configz).
 func kubeletConfigz(ctx context.Context, nodeName string) []byte {
 	GinkgoHelper()
-	raw, err := clients.Kube.CoreV1().RESTClient().Get().Resource("nodes").Name(nodeName).SubResource("proxy").Suffix("configz").DoRaw(ctx)
-	Expect(err).NotTo(HaveOccurred(), "reading the kubelet configuration of node %s through /api/v1/nodes/%s/proxy/configz", nodeName, nodeName)
+	raw, err := node.KubeletConfigz(ctx, clients.Kube, nodeName)
+	Expect(err).NotTo(HaveOccurred())
 	return raw
 }
 

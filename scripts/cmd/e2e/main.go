@@ -15,9 +15,7 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -54,18 +52,18 @@ func run() (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	env := os.Environ()
+	// The images `make images` chose, for the preflight here and for Ginkgo (which
+	// inherits this environment).
 	for _, v := range []string{"NODE_IMAGE", "WORKLOAD_IMAGE"} {
 		if os.Getenv(v) != "" {
 			continue
 		}
 		if data, err := os.ReadFile(filepath.Join(results, strings.ToLower(strings.ReplaceAll(v, "_", "-")))); err == nil {
-			env = append(env, v+"="+strings.TrimSpace(string(data)))
 			_ = os.Setenv(v, strings.TrimSpace(string(data)))
 		}
 	}
 	if !s.DryRun { // a dry run touches no cluster
-		if err := preflight(root, s.SuiteArgs); err != nil {
+		if err := preflight(s.SuiteArgs); err != nil {
 			return 1, err
 		}
 	}
@@ -74,7 +72,7 @@ func run() (int, error) {
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	res, err := launch.Run(launch.Input{Settings: s, Out: os.Stdout, Progress: true, Signals: sigs, Env: env,
+	res, err := launch.Run(launch.Input{Settings: s, Out: os.Stdout, Progress: true, Signals: sigs,
 		Where: launch.OnHost(root, isTerminal(os.Stdout))})
 	if res.Code > 128 {
 		fmt.Fprintf(os.Stderr, "interrupted (exit %d); the report covers the specs that finished\n", res.Code)
@@ -87,23 +85,17 @@ func run() (int, error) {
 
 // preflight validates the suite's settings as the suite will read them: one line saying
 // what is wrong (kind config, kubeconfig and its API server, Docker) and how to fix it.
-func preflight(root string, suiteArgs []string) error {
-	cfg := &framework.Config{}
-	fs := flag.NewFlagSet("e2e", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if err := cfg.RegisterFlags(fs); err != nil {
-		return err
-	}
+func preflight(suiteArgs []string) error {
 	var own []string // the suite's -e2e.* flags among E2E_EXTRA_ARGS
 	for _, a := range suiteArgs {
 		if strings.HasPrefix(strings.TrimLeft(a, "-"), "e2e.") {
 			own = append(own, a)
 		}
 	}
-	if err := fs.Parse(own); err != nil {
+	cfg, err := framework.ParseConfig("e2e", own)
+	if err != nil {
 		return fmt.Errorf("E2E_EXTRA_ARGS: %v", err)
 	}
-	cfg.ResolvePaths(root)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
