@@ -112,7 +112,15 @@ func (c *Cluster) Up(ctx context.Context, in UpInput) (created bool, err error) 
 		return false, err
 	}
 	if exists {
-		got, err := c.identity(ctx, in.KubeconfigPath)
+		// A cluster whose containers were just restarted (the Docker engine came back)
+		// answers before its API server is ready, or forbids everything until its RBAC is
+		// bootstrapped: give it the readiness wait before calling it unusable.
+		var got *Identity
+		err := framework.Poll(ctx, 2*time.Second, in.WaitForReady, func() error {
+			var err error
+			got, err = c.identity(ctx, in.KubeconfigPath)
+			return err
+		})
 		switch {
 		case err != nil:
 			c.note("kind cluster %s existed but was not usable (%v): replaced", c.Name, err)

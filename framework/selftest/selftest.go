@@ -127,6 +127,32 @@ func (o Outcome) OK() bool {
 	return o.Problem == "" && len(o.Missed) == 0 && len(o.Unexpected) == 0 && len(o.Vague) == 0 && len(o.Caught) > 0
 }
 
+// Targeted reports whether the fault broke its behaviour and little else: most of the
+// specs it ran still passed. Only a targeted fault proves a requirement; a fault that
+// fails everything (the DaemonSet controller switched off) shows a spec can fail, not
+// that it checks its own behaviour.
+func (o Outcome) Targeted() bool {
+	t := o.Tally()
+	return t.Passed > t.Failed
+}
+
+// Tally counts the specs a fault ran that passed and that failed (skips are neither).
+type Tally struct{ Passed, Failed int }
+
+// Tally counts the outcome's results.
+func (o Outcome) Tally() Tally {
+	var t Tally
+	for _, r := range o.Results {
+		switch r {
+		case "passed":
+			t.Passed++
+		case "failed":
+			t.Failed++
+		}
+	}
+	return t
+}
+
 // Evaluate compares a run under a fault with the fault's prediction.
 func Evaluate(f Fault, r report.Report) Outcome {
 	o := Outcome{Fault: f.ID, Area: f.Area, What: f.What, Verdict: r.Verdict, Results: map[string]string{}, Seconds: r.DurationSeconds}
@@ -166,13 +192,17 @@ type Sensitivity struct {
 	Faults   []Outcome            `json:"faults"`
 	Rows     []SensitivityRow     `json:"requirements"`
 	Unproven []report.Requirement `json:"unproven"`
-	// ProvenBy is, per requirement ID, the faults that caught it: what the suite's report
-	// shows beside each requirement (report.ReadProvenBy).
+	// ProvenBy is, per requirement ID, the targeted faults that caught it: what the
+	// suite's report shows beside each requirement (report.ReadProvenBy).
 	ProvenBy map[string][]string `json:"provenBy"`
+	// BluntOnly are the unproven requirements some fault caught, but only a fault under
+	// which most specs failed.
+	BluntOnly []report.Requirement `json:"bluntOnly,omitempty"`
 }
 
-// SensitivityRow is one requirement across the faults: "caught", "passed", "skipped",
-// "failed" (unexpectedly or vaguely) or "" (not run under that fault).
+// SensitivityRow is one requirement across the faults: "caught", "caught (blunt)" (by a
+// fault that is not Targeted), "passed", "skipped", "failed" (unexpectedly or vaguely)
+// or "" (not run under that fault).
 type SensitivityRow struct {
 	report.Requirement
 	Cells []string `json:"cells"`
@@ -183,12 +213,17 @@ func BuildSensitivity(outcomes []Outcome, catalogue []report.Requirement) Sensit
 	s := Sensitivity{Faults: outcomes, ProvenBy: map[string][]string{}}
 	for _, req := range catalogue {
 		row := SensitivityRow{Requirement: req}
+		blunt := false
 		for _, o := range outcomes {
 			cell := o.Results[req.ID]
 			for _, c := range o.Caught {
-				if c == req.ID && o.Problem == "" {
+				switch {
+				case c != req.ID || o.Problem != "":
+				case o.Targeted():
 					cell = "caught"
 					s.ProvenBy[req.ID] = append(s.ProvenBy[req.ID], o.Fault)
+				default:
+					cell, blunt = "caught (blunt)", true
 				}
 			}
 			row.Cells = append(row.Cells, cell)
@@ -196,6 +231,9 @@ func BuildSensitivity(outcomes []Outcome, catalogue []report.Requirement) Sensit
 		s.Rows = append(s.Rows, row)
 		if len(s.ProvenBy[req.ID]) == 0 {
 			s.Unproven = append(s.Unproven, req)
+			if blunt {
+				s.BluntOnly = append(s.BluntOnly, req)
+			}
 		}
 	}
 	return s
@@ -204,7 +242,7 @@ func BuildSensitivity(outcomes []Outcome, catalogue []report.Requirement) Sensit
 // Markdown renders the page as RESULTS.md and the closing note quote it.
 func (s Sensitivity) Markdown() string {
 	var b strings.Builder
-	b.WriteString("| fault | area | result | caught | missed | unexpected | vague | run (s) |\n|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| fault | area | result | targeted (passed/failed) | caught | missed | unexpected | vague | run (s) |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, o := range s.Faults {
 		res := "as predicted"
 		if !o.OK() {
@@ -213,7 +251,9 @@ func (s Sensitivity) Markdown() string {
 				res += ": " + o.Problem
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.0f |\n", o.Fault, o.Area, res,
+		t := o.Tally()
+		fmt.Fprintf(&b, "| %s | %s | %s | %s (%d/%d) | %s | %s | %s | %s | %.0f |\n", o.Fault, o.Area, res,
+			map[bool]string{true: "yes", false: "no"}[o.Targeted()], t.Passed, t.Failed,
 			strings.Join(o.Caught, " "), strings.Join(o.Missed, " "), strings.Join(o.Unexpected, " "), strings.Join(o.Vague, " "), o.Seconds)
 	}
 	b.WriteString("\n| requirement |")
@@ -224,9 +264,15 @@ func (s Sensitivity) Markdown() string {
 	for _, r := range s.Rows {
 		fmt.Fprintf(&b, "| %s | %s |\n", r.ID, strings.Join(r.Cells, " | "))
 	}
-	fmt.Fprintf(&b, "\n%d of %d requirements caught by at least one fault; not yet proven sensitive:", len(s.Rows)-len(s.Unproven), len(s.Rows))
+	fmt.Fprintf(&b, "\n%d of %d requirements caught by a targeted fault; not yet proven sensitive:", len(s.Rows)-len(s.Unproven), len(s.Rows))
 	for _, u := range s.Unproven {
 		b.WriteString(" " + u.ID)
+	}
+	if len(s.BluntOnly) > 0 {
+		b.WriteString("\n\ncaught only by a fault under which most specs failed:")
+		for _, u := range s.BluntOnly {
+			b.WriteString(" " + u.ID)
+		}
 	}
 	b.WriteString("\n")
 	return b.String()

@@ -16,6 +16,8 @@ func TestEvaluate(t *testing.T) {
 	spec := func(id, state, msg string) report.Spec {
 		return report.Spec{RequirementID: id, State: state, FailureMessage: msg, SkipReason: map[bool]string{true: "needs 2 nodes"}[state == "skipped"]}
 	}
+	// specs the fault must not break: with them most of a run passes (Targeted)
+	controls := []report.Spec{spec("DS-SEL-01", "passed", ""), spec("DS-SEL-02", "passed", ""), spec("DS-SEL-03", "passed", "")}
 	r := report.Report{Verdict: "FAILED", Specs: []report.Spec{
 		spec("DS-DEL-01", "failed", "pods remain on dsconform-worker"),
 		spec("DS-DEL-02", "timedout", "Timed out"), // failed, but says nothing of what was wrong
@@ -23,6 +25,7 @@ func TestEvaluate(t *testing.T) {
 		spec("DS-PLACE-01", "failed", "x on dsconform-worker"),
 		{RequirementID: "DS-VAL-01", State: "skipped"}, // filtered out
 	}}
+	r.Specs = append(r.Specs, controls...)
 	o := Evaluate(f, r)
 	check := func(name string, got []string, want ...string) {
 		if strings.Join(got, ",") != strings.Join(want, ",") {
@@ -41,6 +44,7 @@ func TestEvaluate(t *testing.T) {
 	}
 	good := Evaluate(f, report.Report{Specs: []report.Spec{spec("DS-DEL-01", "failed", "on dsconform-worker"),
 		spec("DS-DEL-02", "failed", "on dsconform-worker"), spec("DS-DEL-03", "failed", "on dsconform-worker"), spec("DS-PLACE-01", "passed", "")}})
+	good.Results["DS-SEL-01"], good.Results["DS-SEL-02"], good.Results["DS-SEL-03"] = "passed", "passed", "passed"
 	if !good.OK() {
 		t.Errorf("outcome %+v should be OK", good)
 	}
@@ -63,10 +67,34 @@ func TestEvaluate(t *testing.T) {
 		t.Errorf("unproven = %v", s.Unproven)
 	}
 	md := s.Markdown()
-	for _, want := range []string{"| gc-off | garbage collection | **NOT as predicted** | DS-DEL-01 | DS-DEL-03 | DS-PLACE-01 | DS-DEL-02 |", "1 of 3 requirements caught", "not yet proven sensitive: DS-PLACE-01 DS-VAL-01"} {
+	for _, want := range []string{"| gc-off | garbage collection | **NOT as predicted** | yes (4/3) | DS-DEL-01 | DS-DEL-03 | DS-PLACE-01 | DS-DEL-02 |", "1 of 3 requirements caught by a targeted fault", "not yet proven sensitive: DS-PLACE-01 DS-VAL-01"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+func TestOnlyATargetedFaultProves(t *testing.T) {
+	blunt := Outcome{Fault: "controller-off", Results: map[string]string{"DS-A-01": "failed", "DS-A-02": "failed", "DS-A-03": "passed"},
+		Caught: []string{"DS-A-01", "DS-A-02"}}
+	targeted := Outcome{Fault: "one-flag", Results: map[string]string{"DS-A-02": "failed", "DS-A-03": "passed", "DS-A-04": "passed"},
+		Caught: []string{"DS-A-02"}}
+	if blunt.Targeted() || !targeted.Targeted() {
+		t.Fatalf("Targeted: blunt %v, targeted %v", blunt.Targeted(), targeted.Targeted())
+	}
+	s := BuildSensitivity([]Outcome{blunt, targeted}, []report.Requirement{{ID: "DS-A-01"}, {ID: "DS-A-02"}, {ID: "DS-A-03"}})
+	if got := s.Rows[0].Cells[0]; got != "caught (blunt)" {
+		t.Errorf("DS-A-01 under controller-off: %q", got)
+	}
+	if got := s.ProvenBy["DS-A-02"]; len(got) != 1 || got[0] != "one-flag" {
+		t.Errorf("DS-A-02 proven by %v, want the targeted fault only", got)
+	}
+	if len(s.Unproven) != 2 || s.Unproven[0].ID != "DS-A-01" || len(s.BluntOnly) != 1 || s.BluntOnly[0].ID != "DS-A-01" {
+		t.Errorf("unproven %v, blunt only %v", s.Unproven, s.BluntOnly)
+	}
+	page, err := s.HTML()
+	if err != nil || !bytes.Contains(page, []byte("no</span> (1/2)")) || !bytes.Contains(page, []byte("yes (2/1)")) {
+		t.Errorf("HTML: %v\n%s", err, page)
 	}
 }
 

@@ -164,7 +164,8 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
 		workers := eligibleNodes(ctx)
 		name, _ := addWorker(ctx, "dsconform.e2e/new=yes:NoSchedule")
-		Expect(expectedFor(ctx, ds)).NotTo(ContainElement(name), "node %s registered without its dsconform.e2e/new=yes:NoSchedule taint", name)
+		Expect(expectedFor(ctx, ds)).NotTo(ContainElement(name), "node %s joined tainted dsconform.e2e/new=yes:NoSchedule: DaemonSet %s, tolerating only %v, must not count it eligible (or the node registered without its taint)",
+			name, ds.Name, ds.Spec.Template.Spec.Tolerations)
 		expectPlacement(ctx, ds, workers)
 		Consistently(ctx, func(g Gomega) {
 			g.Expect(daemonPods(ctx, g, ds)).NotTo(HaveKey(name), "node %s joined tainted dsconform.e2e/new=yes:NoSchedule", name)
