@@ -23,7 +23,7 @@ export E2E_EXTRA_GINKGO_ARGS := $(or $(GINKGO_ARGS),$(E2E_EXTRA_GINKGO_ARGS))
 export E2E_EXTRA_ARGS := $(or $(E2E_ARGS),$(E2E_EXTRA_ARGS))
 export ARTIFACTS KUBERNETES_VERSION
 
-.PHONY: images-push hydrophone e2e-hydrophone images-list product-check help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-repeat e2e-selftest suite-image e2e-in-cluster e2e-rerun-failed e2e-dry-run test vet
+.PHONY: images-push hydrophone e2e-hydrophone images-list product-check help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-repeat e2e-selftest suite-image e2e-in-cluster e2e-rerun-failed e2e-dry-run bench test vet
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -103,6 +103,9 @@ e2e-repeat: images ## the suite N times on one cluster (N=5); per-spec pass coun
 e2e-rerun-failed: ## re-run only the specs that failed in $(ARTIFACTS)/report.json
 	@filter=$$(go run ./scripts/cmd/report failed-filter $(ARTIFACTS)/report.json); \
 	$(MAKE) --no-print-directory e2e-run LABEL_FILTER="$$filter"
+
+bench: ## run the suite on the configured cluster (as e2e-run) and print its benchmark: wall time, longest spec, ratio, Serial/parallel sums, CPU use
+	@$(MAKE) --no-print-directory e2e-run; s=$$?; go run ./scripts/cmd/report bench $(ARTIFACTS)/report.json; exit $$s
 
 e2e-dry-run: ## list the specs and requirements that would run, touching no cluster
 	@E2E_DRYRUN=true bash scripts/e2e-run.sh

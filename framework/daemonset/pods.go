@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -71,7 +73,8 @@ func WaitForPlacement(ctx context.Context, in WaitForPlacementInput) {
 	Eventually(ctx, func(g Gomega) {
 		cur, nodes, pods := Snapshot(ctx, g, in.Client, in.DaemonSet)
 		g.Expect(CheckRollout(cur, nodes, pods)).To(Succeed())
-		g.Expect(NodesWithPods(cur, pods)).To(Equal(want), "nodes running a daemon pod of %s", cur.Name)
+		got := NodesWithPods(cur, pods)
+		g.Expect(got).To(Equal(want), "nodes running a daemon pod of %s: %s", cur.Name, PlacementDiff(want, got))
 	}).WithTimeout(in.Timeout.Medium).WithPolling(in.Timeout.Poll).Should(Succeed())
 }
 
@@ -123,4 +126,32 @@ func WaitForOnePod(ctx context.Context, c kubernetes.Interface, ds *appsv1.Daemo
 		pod = on[0]
 	}).WithTimeout(t.Medium).WithPolling(t.Poll).Should(Succeed())
 	return pod
+}
+
+// PlacementDiff says how the nodes running a daemon pod (got) differ from where the
+// spec wants them (want): the nodes with a pod where none should run, and the nodes
+// without one where one should.
+func PlacementDiff(want, got []string) string {
+	var extra, missing []string
+	for _, n := range got {
+		if !slices.Contains(want, n) {
+			extra = append(extra, n)
+		}
+	}
+	for _, n := range want {
+		if !slices.Contains(got, n) {
+			missing = append(missing, n)
+		}
+	}
+	var parts []string
+	if len(extra) > 0 {
+		parts = append(parts, "a pod on "+strings.Join(extra, ", ")+", where none should run")
+	}
+	if len(missing) > 0 {
+		parts = append(parts, "no pod on "+strings.Join(missing, ", ")+", where one should run")
+	}
+	if len(parts) == 0 {
+		return "as wanted"
+	}
+	return strings.Join(parts, "; ")
 }

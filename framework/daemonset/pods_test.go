@@ -59,3 +59,19 @@ func TestAffinityTermsOfAPodWithoutAffinity(t *testing.T) {
 		t.Errorf("pinned to %q, %d terms", got, len(RequiredTerms(&spec)))
 	}
 }
+
+func TestPlacementDiff(t *testing.T) {
+	for _, c := range []struct {
+		want, got []string
+		says      string
+	}{
+		{[]string{"w2", "w3"}, []string{"w1", "w2", "w3"}, "a pod on w1, where none should run"},
+		{[]string{"w1", "w2"}, []string{"w2"}, "no pod on w1, where one should run"},
+		{[]string{"w1"}, []string{"w2"}, "a pod on w2, where none should run; no pod on w1, where one should run"},
+		{[]string{"w1"}, []string{"w1"}, "as wanted"},
+	} {
+		if got := PlacementDiff(c.want, c.got); got != c.says {
+			t.Errorf("PlacementDiff(%v, %v) = %q, want %q", c.want, c.got, got, c.says)
+		}
+	}
+}

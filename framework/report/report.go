@@ -57,6 +57,9 @@ type Performance struct {
 	ParallelSpecSeconds  float64 `json:"parallelSpecSeconds"`  // sum over the others
 	SerialSpecs          int     `json:"serialSpecs"`          // how many ran Serial
 	ParallelSpecsRunning int     `json:"parallelSpecsRunning"` // how many ran in parallel
+	// MachineCPU is how busy the machine's CPUs were during the run (the launcher's
+	// cpu.txt), nil when not measured.
+	MachineCPU *CPUUse `json:"machineCpu,omitempty"`
 }
 
 // performanceOf measures the specs that ran.
@@ -353,5 +356,26 @@ func Listing(gr types.Report, catalogue []Requirement) string {
 		fmt.Fprintf(&b, "%3d. %-12s %s%s\n       %s\n", n, id, sr.FullText(), serial, byID[id].Statement)
 	}
 	fmt.Fprintf(&b, "%d specs\n", n)
+	return b.String()
+}
+
+// Bench is the run's benchmark as `make bench` prints it: measured, never asserted.
+func Bench(r Report) string {
+	p := r.Performance
+	var b strings.Builder
+	fmt.Fprintf(&b, "run:              %s, %d passed, %d failed, %d skipped (%s)\n", r.Started.Format("2006-01-02 15:04"), r.Totals.Passed, r.Totals.Failed, r.Totals.Skipped, r.Verdict)
+	if r.Environment != nil {
+		fmt.Fprintf(&b, "cluster:          %s, Kubernetes %s, %d nodes, %d parallel processes\n", r.Environment.ClusterName, r.Environment.ServerVersion, len(r.Environment.Nodes), r.Environment.ParallelProcs)
+	}
+	fmt.Fprintf(&b, "wall time:        %.1f s\n", p.WallSeconds)
+	fmt.Fprintf(&b, "longest spec:     %.1f s  %s\n", p.LongestSpecSeconds, p.LongestSpec)
+	fmt.Fprintf(&b, "wall ÷ longest:   %.1f\n", p.WallToLongest)
+	fmt.Fprintf(&b, "Serial specs:     %d, %.1f s in all\n", p.SerialSpecs, p.SerialSpecSeconds)
+	fmt.Fprintf(&b, "parallel specs:   %d, %.1f s in all\n", p.ParallelSpecsRunning, p.ParallelSpecSeconds)
+	if c := p.MachineCPU; c != nil {
+		fmt.Fprintf(&b, "machine CPU use:  %.0f%% of %d CPUs, %.0f CPU seconds\n", c.BusyPercent, c.CPUs, c.BusySeconds)
+	} else {
+		b.WriteString("machine CPU use:  not measured\n")
+	}
 	return b.String()
 }

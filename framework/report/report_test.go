@@ -223,3 +223,19 @@ func TestPerformanceOf(t *testing.T) {
 		t.Errorf("sums = %+v (a skipped spec does not count)", p)
 	}
 }
+
+func TestBench(t *testing.T) {
+	r := Report{Verdict: "PASSED", Performance: Performance{WallSeconds: 250, LongestSpec: "DS-A-01 a", LongestSpecSeconds: 100, WallToLongest: 2.5,
+		SerialSpecs: 2, SerialSpecSeconds: 30, ParallelSpecsRunning: 5, ParallelSpecSeconds: 400, MachineCPU: &CPUUse{CPUs: 2, BusyPercent: 37.4, BusySeconds: 187}},
+		Environment: &Environment{ClusterName: "dsconform", ServerVersion: "v1.37.2", ParallelProcs: 3}}
+	got := Bench(r)
+	for _, want := range []string{"wall time:        250.0 s", "wall ÷ longest:   2.5", "Serial specs:     2, 30.0 s", "machine CPU use:  37% of 2 CPUs, 187 CPU seconds", "v1.37.2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("bench lacks %q:\n%s", want, got)
+		}
+	}
+	r.Performance.MachineCPU = nil
+	if !strings.Contains(Bench(r), "not measured") {
+		t.Error("a run without cpu.txt must say its CPU use was not measured")
+	}
+}

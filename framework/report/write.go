@@ -118,6 +118,7 @@ func RenderDir(dir string, catalogue []Requirement) (Report, error) {
 		return Report{}, err
 	}
 	r := Build(reports[0], catalogue, env, ReadTimings(filepath.Join(dir, "timings.txt")))
+	r.Performance.MachineCPU = readCPU(dir)
 	if provenBy, ok := ReadProvenBy(filepath.Join(dir, "selftest", "sensitivity.json")); ok {
 		r.SelfTest = "selftest/sensitivity.html"
 		for i := range r.Requirements {

@@ -6,11 +6,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
+	"github.com/dsconform/dsconform/framework/provenance"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
@@ -100,6 +103,56 @@ var _ = Describe("[sig-apps] DaemonSet API", Label("daemonset", "api"), func() {
 			g.Expect(st.NumberAvailable).To(BeZero(), "numberAvailable of %s: %+v", notReady.Name, st)
 			g.Expect(st.NumberUnavailable).To(Equal(workers), "numberUnavailable of %s: %+v", notReady.Name, st)
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
+	})
+
+	It("keeps its status up to date while a ResourceQuota refuses some of its pods, and completes once the quota allows them", Label("DS-API-06"), func(ctx SpecContext) {
+		needNodes(ctx, 2) // a quota of one pod must refuse at least one
+		ns := newNamespace(ctx, "ds-quota")
+		quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "one-pod", Namespace: ns, Labels: provenance.ObjectLabels(state.RunID)},
+			Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1")}}}
+		_, err := clients.Kube.CoreV1().ResourceQuotas(ns).Create(ctx, quota, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred(), "creating ResourceQuota %s", quota.Name)
+		Eventually(ctx, func(g Gomega) {
+			q, err := clients.Kube.CoreV1().ResourceQuotas(ns).Get(ctx, quota.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(q.Status.Hard).To(HaveKey(corev1.ResourcePods), "ResourceQuota %s: the quota controller has not computed its status yet", quota.Name)
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+
+		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj())
+		want := expectedFor(ctx, ds)
+		By(fmt.Sprintf("the quota admits one of %d pods: the status must say so", len(want)))
+		Eventually(ctx, func(g Gomega) {
+			cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			st := cur.Status
+			g.Expect(st.ObservedGeneration).To(Equal(cur.Generation), "DaemonSet %s: status.observedGeneration", ds.Name)
+			g.Expect(st.DesiredNumberScheduled).To(BeEquivalentTo(len(want)),
+				"DaemonSet %s: status.desiredNumberScheduled counts every eligible node (%v) while pod creation is refused: %+v", ds.Name, want, st)
+			g.Expect(st.CurrentNumberScheduled).To(BeEquivalentTo(1),
+				"DaemonSet %s: status.currentNumberScheduled counts the one pod the quota admitted: %+v", ds.Name, st)
+			g.Expect(st.NumberReady).To(BeEquivalentTo(1), "DaemonSet %s: status.numberReady: %+v", ds.Name, st)
+			g.Expect(st.NumberUnavailable).To(BeEquivalentTo(len(want)-1), "DaemonSet %s: status.numberUnavailable counts the nodes still without a pod: %+v", ds.Name, st)
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+		Eventually(ctx, func(g Gomega) {
+			evs, err := clients.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + ds.Name + ",reason=FailedCreate"})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(evs.Items).To(ContainElement(HaveField("Message", ContainSubstring("exceeded quota"))),
+				"DaemonSet %s: a FailedCreate event naming the exceeded quota", ds.Name)
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+
+		By("raising the quota: the DaemonSet completes without any change to it")
+		raised := time.Now()
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			q, err := clients.Kube.CoreV1().ResourceQuotas(ns).Get(ctx, quota.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			q.Spec.Hard[corev1.ResourcePods] = resource.MustParse(fmt.Sprint(2 * len(want)))
+			_, err = clients.Kube.CoreV1().ResourceQuotas(ns).Update(ctx, q, metav1.UpdateOptions{})
+			return err
+		})).To(Succeed(), "raising ResourceQuota %s", quota.Name)
+		expectPlacement(ctx, ds, want)
+		framework.RecordLatency("ResourceQuota raised → DaemonSet rolled out (controller retry backoff)", "", time.Since(raised))
 	})
 
 	It("reads and patches the status subresource", Label("DS-API-02", "quick"), func(ctx SpecContext) {

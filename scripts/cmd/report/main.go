@@ -8,6 +8,8 @@
 //	                                      environment.json and timings.txt, as the launcher
 //	                                      (scripts/internal/launch) wrote them after the run
 //	report product <PRODUCT.yaml>        check a PRODUCT.yaml by the CNCF bot's rules
+//	report bench <report.json>           print the run's benchmark: wall time, longest spec,
+//	                                      their ratio, Serial and parallel sums, CPU use
 package main
 
 import (
@@ -23,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) != 3 {
-		fail("usage: report failed-filter <report.json> | report product <PRODUCT.yaml> | report render <artifacts-dir> | report matrix <matrix-dir> | report repeat <repeat-dir>")
+		fail("usage: report failed-filter <report.json> | report bench <report.json> | report product <PRODUCT.yaml> | report render <artifacts-dir> | report matrix <matrix-dir> | report repeat <repeat-dir>")
 	}
 	switch os.Args[1] {
 	case "failed-filter":
@@ -36,6 +38,12 @@ func main() {
 			fail(fmt.Sprintf("%s has no failed specs: nothing to re-run", os.Args[2]))
 		}
 		fmt.Println(f)
+	case "bench":
+		r, err := report.Load(os.Args[2])
+		if err != nil {
+			fail(fmt.Sprintf("cannot read %s (%v): run 'make e2e-run' first", os.Args[2], err))
+		}
+		fmt.Print(report.Bench(r))
 	case "product":
 		data, err := os.ReadFile(os.Args[2])
 		if err != nil {

@@ -50,7 +50,7 @@ func Run(in Input) (Result, error) {
 	if err := os.MkdirAll(in.Results, 0o755); err != nil {
 		return Result{}, err
 	}
-	for _, f := range []string{"ginkgo-report.json", report.ProgressFile} {
+	for _, f := range []string{"ginkgo-report.json", report.ProgressFile, report.CPUFile} {
 		_ = os.Remove(filepath.Join(in.Results, f))
 	}
 	raw, err := os.Create(filepath.Join(in.Results, "e2e.raw.log"))
@@ -64,6 +64,7 @@ func Run(in Input) (Result, error) {
 	// The group is Ginkgo's own: a signal to this process alone interrupts nothing, and
 	// the spec processes are the ones that must hear it (as they do from a terminal).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cpuBefore, cpuErr := report.ReadCPUSample()
 	if err := cmd.Start(); err != nil {
 		raw.Close()
 		return Result{}, fmt.Errorf("starting %s: %w", in.Ginkgo[0], err)
@@ -95,6 +96,11 @@ func Run(in Input) (Result, error) {
 		go func() { defer tail.Done(); followProgress(filepath.Join(in.Results, report.ProgressFile), out, done) }()
 	}
 	err = cmd.Wait()
+	if cpuAfter, err := report.ReadCPUSample(); err == nil && cpuErr == nil {
+		if err := report.WriteCPU(in.Results, cpuBefore.Until(cpuAfter)); err != nil {
+			fmt.Fprintf(in.Out, "warning: could not record the machine's CPU use: %v\n", err)
+		}
+	}
 	close(done)
 	tail.Wait()
 	raw.Close()
