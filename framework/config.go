@@ -158,9 +158,12 @@ type Timeouts struct {
 	// Poll is deliberately not a multiple of 5 s: node status updates every 5 s.
 	Poll time.Duration
 	// Hold and HoldLong are the windows over which an invariant must hold
-	// (Consistently); HoldLong outlasts the kubelet's 20 s file-check period.
+	// (Consistently); HoldLong outlasts the kubelet's file-check period (For).
 	// HoldPoll is how often an invariant is checked within them.
 	Hold, HoldLong, HoldPoll time.Duration
+	// NodeNotReady and KubeletSync wait on the cluster's own timers: For derives them
+	// from what the cluster under test uses.
+	NodeNotReady, KubeletSync time.Duration
 	// ClusterReady bounds the wait for a created or reused cluster's nodes and system pods;
 	// a scale below 1 (the self-test's) does not shorten it.
 	ClusterReady time.Duration
@@ -179,8 +182,8 @@ func (c *Config) Timeouts() Timeouts {
 	s := func(d time.Duration) time.Duration { return time.Duration(float64(d) * c.TimeoutScale) }
 	return Timeouts{Short: s(30 * time.Second), Medium: s(2 * time.Minute), Long: s(5 * time.Minute),
 		NodeLifecycle: s(8 * time.Minute), Poll: 700 * time.Millisecond,
-		Hold: s(12 * time.Second), HoldLong: s(25 * time.Second), HoldPoll: 2 * time.Second,
-		ClusterReady: max(s(3*time.Minute), 3*time.Minute)}
+		Hold: s(12 * time.Second), HoldPoll: 2 * time.Second,
+		ClusterReady: max(s(3*time.Minute), 3*time.Minute)}.For(DefaultClusterTimers())
 }
 
 // ParseConfig is the settings of a command run from the repository root: the

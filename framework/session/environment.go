@@ -38,7 +38,7 @@ func (s *Session) environment(ctx context.Context, nodes []corev1.Node, run RunI
 			kubelet = n.Name
 		}
 	}
-	env.Timers = clusterTimers(ctx, s.Clients.Kube, kubelet)
+	env.Timers, s.Timers = clusterTimers(ctx, s.Clients.Kube, kubelet)
 	if s.IsKind && s.Kind != nil {
 		// What only the node itself can tell: the runtime's versions, whether crictl
 		// answers, and how the kubelet runs on the host's cgroups.

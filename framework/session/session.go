@@ -46,6 +46,9 @@ type State struct {
 	// RunnerNode is the node the suite itself runs on, when it runs in a pod: specs leave
 	// it for last when they pick a node to stop, cut off or taint.
 	RunnerNode string `json:"runnerNode,omitempty"`
+	// Timers are the cluster's own timers, as read at setup: the tiers that wait on them
+	// derive from these (framework.Timeouts.For).
+	Timers framework.ClusterTimers `json:"timers"`
 }
 
 // Session is what every process uses to reach the cluster.

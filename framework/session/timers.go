@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/node"
 )
 
@@ -57,9 +60,25 @@ func configzTimers(raw []byte) (map[string]string, error) {
 	return out, nil
 }
 
+// typedTimers reads the timers the waits derive from (framework.Timeouts.For) out of
+// what clusterTimers found; what is missing or unreadable stays zero (the default).
+func typedTimers(all map[string]string) framework.ClusterTimers {
+	d := func(key string) time.Duration {
+		v, _, _ := strings.Cut(all[key], " ") // "50s (default)", "20s (node x)"
+		if secs, err := strconv.Atoi(v); err == nil {
+			return time.Duration(secs) * time.Second
+		}
+		dur, _ := time.ParseDuration(v)
+		return dur
+	}
+	return framework.ClusterTimers{NodeMonitorGracePeriod: d("kube-controller-manager node-monitor-grace-period"),
+		NodeMonitorPeriod: d("kube-controller-manager node-monitor-period"), FileCheckFrequency: d("kubelet fileCheckFrequency"),
+		SyncFrequency: d("kubelet syncFrequency")}
+}
+
 // clusterTimers is what the report says about the timers (as "name=value" lines); what
 // cannot be read is said so, never guessed.
-func clusterTimers(ctx context.Context, c kubernetes.Interface, aNode string) []string {
+func clusterTimers(ctx context.Context, c kubernetes.Interface, aNode string) ([]string, framework.ClusterTimers) {
 	all := map[string]string{}
 	for component, defaults := range map[string]map[string]string{"kube-controller-manager": controllerManagerTimers, "kube-apiserver": apiServerTimers} {
 		pods, err := c.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "component=" + component})
@@ -89,5 +108,5 @@ func clusterTimers(ctx context.Context, c kubernetes.Interface, aNode string) []
 		out = append(out, k+"="+v)
 	}
 	sort.Strings(out)
-	return out
+	return out, typedTimers(all)
 }

@@ -2,8 +2,11 @@ package session
 
 import (
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/dsconform/dsconform/framework"
 )
 
 func TestFlagTimersKeepDefaultsForAbsentFlags(t *testing.T) {
@@ -25,5 +28,23 @@ func TestConfigzTimers(t *testing.T) {
 	}
 	if _, err := configzTimers([]byte("not json")); err == nil {
 		t.Error("a configz that is not JSON is an error")
+	}
+}
+
+func TestTypedTimers(t *testing.T) {
+	got := typedTimers(map[string]string{
+		"kube-controller-manager node-monitor-grace-period":   "40s",
+		"kube-controller-manager node-monitor-period":         "5s (default)",
+		"kubelet fileCheckFrequency":                          "20s (node dsconform-worker)",
+		"kubelet syncFrequency":                               "1m0s (node dsconform-worker)",
+		"kube-apiserver default-not-ready-toleration-seconds": "300 (default)",
+	})
+	want := framework.ClusterTimers{NodeMonitorGracePeriod: 40 * time.Second, NodeMonitorPeriod: 5 * time.Second,
+		FileCheckFrequency: 20 * time.Second, SyncFrequency: time.Minute}
+	if got != want {
+		t.Errorf("typedTimers = %+v, want %+v", got, want)
+	}
+	if unread := typedTimers(map[string]string{"kubelet": "not readable: no node"}); unread != (framework.ClusterTimers{}) {
+		t.Errorf("nothing read must stay zero (the defaults apply), got %+v", unread)
 	}
 }

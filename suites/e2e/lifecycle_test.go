@@ -130,8 +130,8 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		Eventually(ctx, func(g Gomega) {
 			n, err := clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(kindcluster.NodeReady(n)).To(BeFalse(), "node %s should go NotReady once its container stops", name)
-		}).WithTimeout(timeouts.Long).Should(Succeed())
+			g.Expect(kindcluster.NodeReady(n)).To(BeFalse(), "node %s should go NotReady once its container stops, within %v (the cluster's node-monitor-grace-period, two monitor periods and a margin)", name, timeouts.NodeNotReady)
+		}).WithTimeout(timeouts.NodeNotReady).Should(Succeed())
 		By("the control pod is evicted: the node's NoExecute taint is in force")
 		Eventually(ctx, func(g Gomega) {
 			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, control.Name, metav1.GetOptions{})
@@ -205,8 +205,8 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 			node, err := clients.Kube.CoreV1().Nodes().Get(ctx, target, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(node.Spec.Taints).To(ContainElement(And(HaveField("Key", daemonset.TaintUnreachable), HaveField("Effect", corev1.TaintEffectNoExecute))),
-				"node %s should be tainted unreachable:NoExecute once its kubelet stops reporting", target)
-		}).WithTimeout(timeouts.Long).Should(Succeed())
+				"node %s should be tainted unreachable:NoExecute once its kubelet stops reporting, within %v (the cluster's node-monitor-grace-period, two monitor periods and a margin)", target, timeouts.NodeNotReady)
+		}).WithTimeout(timeouts.NodeNotReady).Should(Succeed())
 		framework.RecordLatency("kubelet stopped → unreachable:NoExecute taint", target, time.Since(stopped))
 
 		Eventually(ctx, func(g Gomega) {

@@ -161,12 +161,12 @@ var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-ac
 				p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, orig.Name, metav1.GetOptions{})
 				g.Expect(err).NotTo(HaveOccurred(), "the kubelet on node %s should recreate mirror pod %s", sn.Name, orig.Name)
 				g.Expect(p.UID).NotTo(Equal(prev.UID), "mirror pod %s should be a new object after the %s delete", orig.Name, del.how)
-			}).WithTimeout(timeouts.Long).Should(Succeed()) // the kubelet recreates it at its next pod sync: 73–82 s seen on 1.37
+			}).WithTimeout(timeouts.KubeletSync).Should(Succeed()) // the kubelet recreates it at its next pod sync: 73–82 s seen on 1.37
 			framework.RecordLatency("mirror pod deleted ("+del.how+") → recreated", sn.Name, time.Since(deleted))
 			running, err := staticpod.ContainerRunning(ctx, sn.Node, containerID)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(running).To(BeTrue(), "on node %s the static pod's container %s must keep running through the %s delete of its mirror", sn.Name, containerID, del.how)
-			// The kubelet writes the recreated mirror's status on its own schedule: wait up to Long for it.
+			// The kubelet writes the recreated mirror's status at a later sync.
 			Eventually(ctx, func(g Gomega) {
 				p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, orig.Name, metav1.GetOptions{})
 				g.Expect(err).NotTo(HaveOccurred())
@@ -174,7 +174,7 @@ var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-ac
 				g.Expect(p.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID),
 					"deleting the mirror pod must not restart the static pod's container on node %s", sn.Name)
 				g.Expect(p.Status.ContainerStatuses[0].RestartCount).To(BeZero())
-			}).WithTimeout(timeouts.Long).Should(Succeed())
+			}).WithTimeout(timeouts.KubeletSync).Should(Succeed())
 			framework.RecordLatency("mirror pod recreated ("+del.how+") → its status reported", sn.Name, time.Since(deleted))
 			Expect(staticpod.ContainerRunning(ctx, sn.Node, containerID)).To(BeTrue(),
 				"on node %s the static pod's container %s should still be running after the %s delete of its mirror", sn.Name, containerID, del.how)

@@ -85,6 +85,10 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		Expect(err).NotTo(HaveOccurred())
 	}
 	state, clients, cluster, nodeChanges = sess.State, sess.Clients, sess.Kind, sess.NodeChanges
+	// The waits on the cluster's own timers follow what this cluster uses.
+	timeouts = timeouts.For(state.Timers)
+	sess.Timeouts = timeouts
+	framework.UseTiers(timeouts)
 }, NodeTimeout(framework.SuiteSetupLimit))
 
 var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
