@@ -71,7 +71,7 @@ func (r Result) Empty() bool {
 
 // Run makes one pass: Nodes (joined ones deleted, then every stamp undone in reverse
 // order of making, so that the earliest value comes back last), namespaces (after the
-// nodes: node agents live in one), then node containers.
+// nodes: node agents live in one), PriorityClasses, then node containers.
 func Run(ctx context.Context, in Input) (Result, error) {
 	if in.Client == nil || in.Runs == nil {
 		return Result{}, fmt.Errorf("leftovers.Run: Client and Runs are required")
@@ -85,6 +85,9 @@ func Run(ctx context.Context, in Input) (Result, error) {
 		nodeStamps(ctx, in, &nodes.Items[i], &r)
 	}
 	if err := namespaces(ctx, in, &r); err != nil {
+		return r, err
+	}
+	if err := priorityClasses(ctx, in, &r); err != nil {
 		return r, err
 	}
 	if in.Containers != nil {
@@ -116,6 +119,29 @@ func namespaces(ctx context.Context, in Input, r *Result) error {
 			}
 			r.Undone = append(r.Undone, fmt.Sprintf("namespace %s (run %s) deleted", ns.Name, run))
 		}
+	}
+	return nil
+}
+
+// priorityClasses deletes the stamped PriorityClasses of the selected runs (the suite's
+// only cluster-scoped objects besides namespaces; a spec deletes its own, a killed run
+// leaves them).
+func priorityClasses(ctx context.Context, in Input, r *Result) error {
+	pcs, err := in.Client.SchedulingV1().PriorityClasses().List(ctx, metav1.ListOptions{LabelSelector: provenance.RunLabel})
+	if err != nil {
+		return fmt.Errorf("listing PriorityClasses: %w", err)
+	}
+	for _, pc := range pcs.Items {
+		run := pc.Labels[provenance.RunLabel]
+		if !in.Runs(run) {
+			continue
+		}
+		err := in.Client.SchedulingV1().PriorityClasses().Delete(ctx, pc.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			r.Errors = append(r.Errors, fmt.Sprintf("PriorityClass %s (run %s): %v", pc.Name, run, err))
+			continue
+		}
+		r.Undone = append(r.Undone, fmt.Sprintf("PriorityClass %s (run %s) deleted", pc.Name, run))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
@@ -187,5 +188,25 @@ func TestLeakCheckFindsTheLiveRunsStampsWhateverTheirNames(t *testing.T) {
 	after, _ := c.CoreV1().Nodes().Get(ctx, "w1", metav1.GetOptions{})
 	if len(after.Spec.Taints) != 0 {
 		t.Errorf("the leaked taint should be undone: %v", after.Spec.Taints)
+	}
+}
+
+func TestPriorityClassesGoByStampOnly(t *testing.T) {
+	ctx := context.Background()
+	pc := func(name string, labels map[string]string) *schedulingv1.PriorityClass {
+		return &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Value: 1000}
+	}
+	c := fake.NewClientset(pc("dead-runs", provenance.ObjectLabels("dead")), pc("live-runs", provenance.ObjectLabels("live")),
+		pc("dsconform-lookalike", nil))
+	r, err := Run(ctx, Input{Client: c, Runs: func(run string) bool { return run == "dead" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Undone) != 1 || !strings.Contains(r.Undone[0], "PriorityClass dead-runs (run dead) deleted") {
+		t.Errorf("sweep = %+v", r)
+	}
+	left, _ := c.SchedulingV1().PriorityClasses().List(ctx, metav1.ListOptions{})
+	if len(left.Items) != 2 {
+		t.Errorf("only the dead run's PriorityClass may go; left %d", len(left.Items))
 	}
 }
