@@ -125,7 +125,8 @@ var _ = Describe("[sig-apps] DaemonSet API", Label("daemonset", "api"), func() {
 			cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			st := cur.Status
-			g.Expect(st.ObservedGeneration).To(Equal(cur.Generation), "DaemonSet %s: status.observedGeneration", ds.Name)
+			g.Expect(st.ObservedGeneration).To(Equal(cur.Generation),
+				"DaemonSet %s: status.observedGeneration must reach the generation while pod creation is refused (the controller keeps writing its status): %+v", ds.Name, st)
 			g.Expect(st.DesiredNumberScheduled).To(BeEquivalentTo(len(want)),
 				"DaemonSet %s: status.desiredNumberScheduled counts every eligible node (%v) while pod creation is refused: %+v", ds.Name, want, st)
 			g.Expect(st.CurrentNumberScheduled).To(BeEquivalentTo(1),

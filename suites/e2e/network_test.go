@@ -136,7 +136,7 @@ func runWorkloadPod(ctx context.Context, ns, nodeName string, args ...string) st
 		if p.Status.Phase == corev1.PodFailed {
 			StopTrying(fmt.Sprintf("client pod %s on node %s failed: %s", p.Name, nodeName, podLog(ctx, ns, p.Name))).Now()
 		}
-		g.Expect(p.Status.Phase).To(Equal(corev1.PodSucceeded), "client pod %s on node %s", p.Name, nodeName)
+		g.Expect(p.Status.Phase).To(Equal(corev1.PodSucceeded), "client pod %s on node %s running %v should have finished: its log so far: %s", p.Name, nodeName, args, podLog(ctx, ns, p.Name))
 	}).WithTimeout(timeouts.Medium).Should(Succeed())
 	return podLog(ctx, ns, created.Name)
 }
