@@ -21,13 +21,15 @@ func DefaultClusterTimers() ClusterTimers {
 // orDefaults fills what was not read with the default.
 func (ct ClusterTimers) orDefaults() ClusterTimers {
 	d := DefaultClusterTimers()
-	for _, p := range []struct{ v, def *time.Duration }{{&ct.NodeMonitorGracePeriod, &d.NodeMonitorGracePeriod},
-		{&ct.NodeMonitorPeriod, &d.NodeMonitorPeriod}, {&ct.FileCheckFrequency, &d.FileCheckFrequency}, {&ct.SyncFrequency, &d.SyncFrequency}} {
-		if *p.v <= 0 {
-			*p.v = *p.def
+	or := func(v, def time.Duration) time.Duration {
+		if v > 0 {
+			return v
 		}
+		return def
 	}
-	return ct
+	return ClusterTimers{NodeMonitorGracePeriod: or(ct.NodeMonitorGracePeriod, d.NodeMonitorGracePeriod),
+		NodeMonitorPeriod: or(ct.NodeMonitorPeriod, d.NodeMonitorPeriod), FileCheckFrequency: or(ct.FileCheckFrequency, d.FileCheckFrequency),
+		SyncFrequency: or(ct.SyncFrequency, d.SyncFrequency)}
 }
 
 // For derives the tiers that wait on the cluster's own timers from the timers it really

@@ -2,7 +2,6 @@ package daemonset
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -47,31 +46,18 @@ func WatchStatus(ctx context.Context, c kubernetes.Interface, ds *appsv1.DaemonS
 	}
 	go func() {
 		defer close(sw.done)
-		defer w.Stop()
-		for {
-			var ev watch.Event
-			var open bool
-			select {
-			case <-wctx.Done():
-				return
-			case ev, open = <-w.ResultChan():
+		ended := follow(wctx, w, func(ev watch.Event) bool {
+			cur, ok := ev.Object.(*appsv1.DaemonSet)
+			if !ok || !met(cur.Status) {
+				return false
 			}
-			switch {
-			case wctx.Err() != nil:
-				return
-			case !open:
-				sw.end("the API server closed the watch")
-				return
-			case ev.Type == watch.Error:
-				sw.end(fmt.Sprintf("the watch failed: %v", ev.Object))
-				return
-			}
-			if cur, ok := ev.Object.(*appsv1.DaemonSet); ok && met(cur.Status) {
-				sw.mu.Lock()
-				sw.metAt = time.Now()
-				sw.mu.Unlock()
-				return
-			}
+			sw.mu.Lock()
+			sw.metAt = time.Now()
+			sw.mu.Unlock()
+			return true
+		})
+		if ended != "" {
+			sw.end(ended)
 		}
 	}()
 	return sw, nil

@@ -109,30 +109,10 @@ func WatchRollout(ctx context.Context, c kubernetes.Interface, ds *appsv1.Daemon
 	rw.observe(pods)
 	go func() {
 		defer close(rw.done)
-		defer w.Stop()
-		events := 0
-		for {
-			var ev watch.Event
-			var open bool
-			select {
-			case <-wctx.Done(): // Stop
-				return
-			case ev, open = <-w.ResultChan():
-			}
-			switch {
-			case wctx.Err() != nil: // Stop (client-go may say so with an error event first)
-				return
-			case !open:
-				rw.ended(fmt.Sprintf("the API server closed the watch after %d events", events))
-				return
-			case ev.Type == watch.Error:
-				rw.ended(fmt.Sprintf("the watch failed after %d events: %v", events, ev.Object))
-				return
-			}
-			events++
+		ended := follow(wctx, w, func(ev watch.Event) bool {
 			p, ok := ev.Object.(*corev1.Pod)
 			if !ok {
-				continue
+				return false
 			}
 			if ev.Type == watch.Deleted {
 				delete(pods, p.UID)
@@ -140,6 +120,10 @@ func WatchRollout(ctx context.Context, c kubernetes.Interface, ds *appsv1.Daemon
 				pods[p.UID] = p
 			}
 			rw.observe(pods)
+			return false
+		})
+		if ended != "" {
+			rw.ended(ended)
 		}
 	}()
 	return rw, nil
@@ -168,4 +152,32 @@ func (rw *RolloutWatch) Stop() Extremes {
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
 	return rw.obs.Extremes
+}
+
+// follow hands each event of w to handle until handle returns true or ctx ends (both:
+// ""), or the API server closes or fails the watch (then it says so). It stops w.
+func follow(ctx context.Context, w watch.Interface, handle func(watch.Event) (done bool)) (ended string) {
+	defer w.Stop()
+	events := 0
+	for {
+		var ev watch.Event
+		var open bool
+		select {
+		case <-ctx.Done(): // the caller's Stop
+			return ""
+		case ev, open = <-w.ResultChan():
+		}
+		switch {
+		case ctx.Err() != nil: // Stop (client-go may say so with an error event first)
+			return ""
+		case !open:
+			return fmt.Sprintf("the API server closed the watch after %d events", events)
+		case ev.Type == watch.Error:
+			return fmt.Sprintf("the watch failed after %d events: %v", events, ev.Object)
+		}
+		events++
+		if handle(ev) {
+			return ""
+		}
+	}
 }

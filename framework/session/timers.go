@@ -20,9 +20,11 @@ import (
 // The cluster timers that bound the node specs' waits, with Kubernetes' defaults: the
 // report records what the cluster under test really uses.
 var (
-	controllerManagerTimers = map[string]string{"node-monitor-grace-period": "50s (default)", "node-monitor-period": "5s (default)"}
-	apiServerTimers         = map[string]string{"default-not-ready-toleration-seconds": "300 (default)", "default-unreachable-toleration-seconds": "300 (default)"}
-	kubeletTimers           = []string{"fileCheckFrequency", "syncFrequency", "nodeStatusUpdateFrequency", "nodeStatusReportFrequency"}
+	controllerManagerTimers = map[string]string{
+		"node-monitor-grace-period": framework.DefaultClusterTimers().NodeMonitorGracePeriod.String() + " (default)",
+		"node-monitor-period":       framework.DefaultClusterTimers().NodeMonitorPeriod.String() + " (default)"}
+	apiServerTimers = map[string]string{"default-not-ready-toleration-seconds": "300 (default)", "default-unreachable-toleration-seconds": "300 (default)"}
+	kubeletTimers   = []string{"fileCheckFrequency", "syncFrequency", "nodeStatusUpdateFrequency", "nodeStatusReportFrequency"}
 )
 
 // flagTimers reads the named flags from a static pod's command line, keeping the
