@@ -2,6 +2,7 @@ package daemonset
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -17,22 +18,29 @@ type Moment struct {
 	PerNode           map[string]int // live daemon pods per node
 	Surging           []string       // nodes running more than one live daemon pod
 	SameRevisionTwice []string       // nodes running two live pods of one revision
+	Revisions         []string       // the revisions (template hashes) of the live pods
+	DeletingPerNode   map[string]int // terminating daemon pods per node
 }
 
 // UpdateMoment computes the Moment of pods (those of one DaemonSet) against the nodes
 // that must run a daemon pod.
 func UpdateMoment(pods []*corev1.Pod, expected []string) Moment {
-	m := Moment{PerNode: map[string]int{}}
+	m := Moment{PerNode: map[string]int{}, DeletingPerNode: map[string]int{}}
 	type nodeRevision struct{ node, revision string }
 	perRevision := map[nodeRevision]int{}
 	ready := map[string]bool{}
 	for _, p := range pods {
+		node := targetNode(p)
 		if p.DeletionTimestamp != nil {
+			m.DeletingPerNode[node]++
 			continue
 		}
-		node := targetNode(p)
 		m.PerNode[node]++
-		perRevision[nodeRevision{node, p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]}]++
+		rev := p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]
+		perRevision[nodeRevision{node, rev}]++
+		if !slices.Contains(m.Revisions, rev) {
+			m.Revisions = append(m.Revisions, rev)
+		}
 		if _, ok := readySince(p); ok {
 			ready[node] = true
 		}
@@ -54,6 +62,7 @@ func UpdateMoment(pods []*corev1.Pod, expected []string) Moment {
 	}
 	sort.Strings(m.Surging)
 	sort.Strings(m.SameRevisionTwice)
+	sort.Strings(m.Revisions)
 	return m
 }
 

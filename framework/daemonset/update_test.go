@@ -63,6 +63,12 @@ func TestUpdateMoment(t *testing.T) {
 	if m.PerNode["b"] != 1 {
 		t.Errorf("node b: %d live pods, want 1", m.PerNode["b"])
 	}
+	if want := []string{"v1", "v2"}; !reflect.DeepEqual(m.Revisions, want) {
+		t.Errorf("revisions %v, want %v", m.Revisions, want)
+	}
+	if want := map[string]int{"b": 1}; !reflect.DeepEqual(m.DeletingPerNode, want) {
+		t.Errorf("terminating per node %v, want %v", m.DeletingPerNode, want)
+	}
 }
 
 func TestEarlyDeletions(t *testing.T) {

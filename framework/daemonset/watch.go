@@ -26,6 +26,10 @@ type Extremes struct {
 	WorstPerNode           string
 	MaxSurging             int // nodes running an old and a new pod side by side at once
 	WorstSurge             string
+	MaxRevisions           int // revisions among the live pods at once
+	WorstRevisions         string
+	MaxDeletingPerNode     int // terminating pods on one node at once
+	WorstDeleting          string
 	// EarlyDeletions: old pods deleted before their successor had been ready for
 	// minReadySeconds (checked only when the watch was given one).
 	EarlyDeletions []string
@@ -60,6 +64,14 @@ func (o *Observer) Observe(pods []*corev1.Pod) {
 	}
 	if len(m.Surging) > o.MaxSurging {
 		o.MaxSurging, o.WorstSurge = len(m.Surging), fmt.Sprintf("surging nodes %v, pods per node %v", m.Surging, m.PerNode)
+	}
+	if len(m.Revisions) > o.MaxRevisions {
+		o.MaxRevisions, o.WorstRevisions = len(m.Revisions), fmt.Sprintf("revisions %v, pods per node %v", m.Revisions, m.PerNode)
+	}
+	for n, c := range m.DeletingPerNode {
+		if c > o.MaxDeletingPerNode {
+			o.MaxDeletingPerNode, o.WorstDeleting = c, fmt.Sprintf("node %s: %d pods terminating at once, live pods per node %v", n, c, m.PerNode)
+		}
 	}
 	if o.MinReady > 0 {
 		for _, e := range EarlyDeletions(pods, o.MinReady) {

@@ -39,9 +39,17 @@ func TestObserverKeepsTheWorstMoments(t *testing.T) {
 	if len(x.EarlyDeletions) != 2 { // a1 before minReadySeconds, b1 with no successor ready
 		t.Errorf("early deletions %v, want a1's and b1's", x.EarlyDeletions)
 	}
+	if x.MaxRevisions != 2 || x.MaxDeletingPerNode != 1 {
+		t.Errorf("revisions %d, terminating per node %d; want 2, 1", x.MaxRevisions, x.MaxDeletingPerNode)
+	}
 	o.Observe([]*corev1.Pod{updatePod("b2", "b", "v2", t0, none), updatePod("b3", "b", "v2", t0, none)})
 	if o.MaxSameRevisionPerNode != 2 {
 		t.Errorf("two v2 pods on b: same revision per node %d, want 2", o.MaxSameRevisionPerNode)
+	}
+	o.Observe([]*corev1.Pod{updatePod("a1", "a", "v1", t0, t0), updatePod("a2", "a", "v2", t0, t0), updatePod("a3", "a", "v3", t0, none),
+		updatePod("b1", "b", "v1", t0, none), updatePod("b2", "b", "v2", t0, none)})
+	if o.MaxRevisions != 3 || o.MaxDeletingPerNode != 2 || o.WorstDeleting != "node a: 2 pods terminating at once, live pods per node map[a:1 b:2]" {
+		t.Errorf("three revisions live and two pods terminating on a: got %d revisions, %d terminating (%q)", o.MaxRevisions, o.MaxDeletingPerNode, o.WorstDeleting)
 	}
 }
 

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -191,7 +192,7 @@ func orphanDelete(ctx SpecContext, ds *appsv1.DaemonSet) {
 }
 
 // listPods lists the live pods matching the DaemonSet's selector, owned or not.
-func listPods(ctx SpecContext, g Gomega, ns string, ds *appsv1.DaemonSet) []corev1.Pod {
+func listPods(ctx context.Context, g Gomega, ns string, ds *appsv1.DaemonSet) []corev1.Pod {
 	sel := labels.SelectorFromSet(ds.Spec.Selector.MatchLabels).String()
 	l, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	g.Expect(err).NotTo(HaveOccurred())

@@ -3,12 +3,14 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -61,7 +63,90 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		Expect(x.MaxPerNode).To(Equal(2), "maxSurge should run old and new side by side on a node at some point")
 		Expect(x.MaxSurging).To(BeNumerically("<=", 1), "maxSurge=1: at most one node may run old and new side by side at once; worst moment: %s", x.WorstSurge)
 		Expect(x.MaxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", x.WorstPerNode)
+		Expect(x.MaxRevisions).To(BeNumerically("<=", 2), "at most two revisions run at once; worst moment: %s", x.WorstRevisions)
+		Expect(x.MaxDeletingPerNode).To(BeNumerically("<=", 1), "at most one pod terminating per node at once; worst moment: %s", x.WorstDeleting)
 		expectAllOnRevision(ctx, ds)
+	})
+
+	It("replaces an old pod that becomes unavailable mid-rollout at once, outside the maxSurge budget", Label("DS-UPD-10"), func(ctx SpecContext) {
+		// two nodes at least: one to stall the surge on, one whose old pod goes unready
+		nodes := needNodes(ctx, 2)
+		ns := newNamespace(ctx, "ds-surge-unready")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).
+			WithRollingUpdate(intstr.FromInt32(0), intstr.FromInt32(1)).Obj()))
+		oldHash := currentHash(ctx, ds)
+		w := watchRollout(ctx, ds, 0)
+
+		By("updating to a template whose pods never become ready: the rollout surges onto one node and stalls there")
+		patch := `{"spec":{"template":{"spec":{"containers":[{"name":"monitor","env":[{"name":"VERSION","value":"2"},{"name":"READY_FILE","value":"/nonexistent/ready"}]}]}}}}`
+		_, err := clients.Kube.AppsV1().DaemonSets(ns).Patch(ctx, ds.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+		Expect(err).NotTo(HaveOccurred(), "updating DaemonSet %s to a never-ready template", ds.Name)
+		var stalled string
+		Eventually(ctx, func(g Gomega) {
+			surging := surgingNodes(ctx, g, ds, oldHash)
+			g.Expect(surging).To(HaveLen(1), "maxSurge=1: one node should run its old pod and a new, never-ready pod")
+			stalled = surging[0]
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+		Consistently(ctx, func(g Gomega) {
+			g.Expect(surgingNodes(ctx, g, ds, oldHash)).To(Equal([]string{stalled}),
+				"maxSurge=1 and the new pod on %s never becomes ready: no other node may get a new pod while every old pod is available", stalled)
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
+
+		var target string
+		for _, n := range nodes {
+			if n != stalled {
+				target = n
+				break
+			}
+		}
+		old := onePodOn(ctx, ds, target)
+		By(fmt.Sprintf("making the old pod %s on %s report not ready (its readiness endpoint fails from now on)", old.Name, target))
+		body, err := clients.Kube.CoreV1().Pods(ns).ProxyGet("http", old.Name, "8080", "/unready", nil).DoRaw(ctx)
+		Expect(err).NotTo(HaveOccurred(), "asking pod %s on %s, through the API server's pod proxy, to report not ready: %s", old.Name, target, body)
+		asked := time.Now()
+		var createdAt time.Time
+		Eventually(ctx, func(g Gomega) {
+			var fresh []string
+			for _, p := range listPods(ctx, g, ns, ds) {
+				if (daemonset.PinnedNode(&p) == target || p.Spec.NodeName == target) && p.Labels[revisionHashLabel] != oldHash {
+					fresh = append(fresh, p.Name)
+					createdAt = p.CreationTimestamp.Time
+				}
+			}
+			g.Expect(fresh).To(HaveLen(1), "old pod %s on %s was made not ready at %s: an updated pod should be created there at once, "+
+				"although the surge budget (maxSurge=1) is spent on %s", old.Name, target, asked.Format(time.RFC3339), stalled)
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+		// the kubelet needs up to failureThreshold (3) × periodSeconds (2 s) to see the pod not ready
+		framework.RecordLatency("maxSurge: old pod made not ready → its replacement created (outside the budget; includes 3 failed probes)", "", createdAt.Sub(asked))
+
+		By("the unavailable old pod goes; the budget still holds for every node whose old pod stays available")
+		Eventually(ctx, func(g Gomega) {
+			_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, old.Name, metav1.GetOptions{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the old pod %s on %s is not ready and has a successor: the controller should delete it (err: %v)", old.Name, target, err)
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+		Consistently(ctx, func(g Gomega) {
+			revs := revisionsByNode(ctx, g, ds)
+			for _, n := range nodes {
+				switch n {
+				case stalled:
+					g.Expect(revs[n]).To(HaveLen(2), "node %s: the surge pod (never ready) and the old pod it cannot replace", n)
+				case target:
+					g.Expect(revs[n]).NotTo(ContainElement(oldHash), "node %s: its unavailable old pod was replaced", n)
+				default:
+					g.Expect(revs[n]).To(Equal([]string{oldHash}), "node %s: its old pod is available and the surge budget (maxSurge=1) is spent on %s: no new pod may start there", n, stalled)
+				}
+			}
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
+		if len(nodes) < 3 {
+			By(fmt.Sprintf("with %d nodes no third node shows the budget holding beside the replacement", len(nodes)))
+		}
+		x := w.Stop()
+		Expect(x.Ended).To(BeEmpty(), "the pods were watched through the whole rollout")
+		Expect(x.MaxSurging).To(Equal(2), "the replacement on %s must start beside its not-ready old pod while %s still surges (outside the budget), not after the old pod was deleted; worst moment: %s",
+			target, stalled, x.WorstSurge)
+		Expect(x.MaxRevisions).To(BeNumerically("<=", 2), "at most two revisions run at once; worst moment: %s", x.WorstRevisions)
+		Expect(x.MaxDeletingPerNode).To(BeNumerically("<=", 1), "at most one pod terminating per node at once; worst moment: %s", x.WorstDeleting)
+		Expect(x.MaxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", x.WorstPerNode)
 	})
 
 	It("surges onto at most a percentage of the nodes, rounded up, and removes an old pod only after its replacement has been available for minReadySeconds", Label("DS-UPD-08"), func(ctx SpecContext) {
@@ -82,6 +167,8 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		Expect(x.MaxSurging).To(Equal(budget), "the controller surges onto the whole budget at once (%d of %d nodes): new pods stay unavailable for %d s", budget, nodes, minReady)
 		Expect(x.EarlyDeletions).To(BeEmpty(), "old pods must go only after their replacement has been available for minReadySeconds=%d", minReady)
 		Expect(x.MaxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", x.WorstPerNode)
+		Expect(x.MaxRevisions).To(BeNumerically("<=", 2), "at most two revisions run at once; worst moment: %s", x.WorstRevisions)
+		Expect(x.MaxDeletingPerNode).To(BeNumerically("<=", 1), "at most one pod terminating per node at once; worst moment: %s", x.WorstDeleting)
 		expectAllOnRevision(ctx, ds)
 		if nodes < 3 || nodes%2 == 0 {
 			Skip(fmt.Sprintf("the surge budget and minReadySeconds held, but telling 50%% rounded up from rounded down needs an odd number (3 or more) of nodes a plain DaemonSet runs on; this cluster has %d", nodes))
@@ -373,6 +460,46 @@ func expectAllOnRevision(ctx context.Context, ds *appsv1.DaemonSet) {
 			g.Expect(pods[0].Labels).To(HaveKeyWithValue(revisionHashLabel, hash), "pod on node %s should carry the current revision's hash", n)
 		}
 	}).Should(Succeed())
+}
+
+// revisionsByNode lists, per node, the revisions of its live daemon pods (sorted).
+func revisionsByNode(ctx context.Context, g Gomega, ds *appsv1.DaemonSet) map[string][]string {
+	out := map[string][]string{}
+	for _, p := range listPods(ctx, g, ds.Namespace, ds) {
+		n := p.Spec.NodeName
+		if n == "" {
+			n = daemonset.PinnedNode(&p)
+		}
+		out[n] = append(out[n], p.Labels[revisionHashLabel])
+	}
+	for _, r := range out {
+		sort.Strings(r)
+	}
+	return out
+}
+
+// surgingNodes are the nodes running a live pod of oldHash and one of another revision.
+func surgingNodes(ctx context.Context, g Gomega, ds *appsv1.DaemonSet, oldHash string) []string {
+	old, fresh := map[string]bool{}, map[string]bool{}
+	for _, p := range listPods(ctx, g, ds.Namespace, ds) {
+		n := p.Spec.NodeName
+		if n == "" {
+			n = daemonset.PinnedNode(&p)
+		}
+		if p.Labels[revisionHashLabel] == oldHash {
+			old[n] = true
+		} else {
+			fresh[n] = true
+		}
+	}
+	var out []string
+	for n := range fresh {
+		if old[n] {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // watchRollout starts daemonset.WatchRollout on the DaemonSet's pods.
