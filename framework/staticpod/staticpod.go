@@ -130,6 +130,21 @@ func ContainerRunning(ctx context.Context, n nodeaccess.Node, containerID string
 	return containerRunning(out)
 }
 
+// ContainerLogs is what the container with the CRI container ID has written, read from
+// the runtime on the node (crictl logs): it answers also while the kubelet no longer
+// serves the pod's logs, as for a static pod whose manifest is gone.
+func ContainerLogs(ctx context.Context, n nodeaccess.Node, containerID string) (string, error) {
+	_, id, ok := strings.Cut(containerID, "://")
+	if !ok || id == "" {
+		return "", fmt.Errorf("no container ID to read the logs of on node %s (got %q)", n.Name(), containerID)
+	}
+	out, err := n.Run(ctx, nil, "crictl", "logs", id)
+	if err != nil {
+		return "", fmt.Errorf("crictl logs %s on node %s: %v: %s", id, n.Name(), err, firstLine(out))
+	}
+	return out, nil
+}
+
 // containerRunning reads `crictl inspect -o json` output (which may follow log lines).
 func containerRunning(out string) (bool, error) {
 	i := strings.Index(out, "{")

@@ -1,15 +1,21 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/dsconform/dsconform/framework"
+	"github.com/dsconform/dsconform/framework/daemonset"
+	"github.com/dsconform/dsconform/framework/node"
+	"github.com/dsconform/dsconform/framework/nodeaccess"
 	"github.com/dsconform/dsconform/framework/provenance"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
@@ -112,5 +118,77 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 		sn.DeleteRule(ctx, provenance.IPTables, rule...)
 		back := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, ""))
 		Expect(back.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID), "the same container ran through the cut-off")
+	})
+})
+
+var _ = Describe("[sig-node] Mirror pod generation", Label("staticpod", "mirror", "node-access"), func() {
+	It("stays at metadata.generation 1 with no observedGeneration, also for the new mirror an edit brings", Label("SP-MIRROR-05"), func(ctx SpecContext) {
+		ns, sn, first := startStaticPod(ctx, "sp-mirror-gen")
+		expectMirrorGeneration(ctx, first, sn.Name)
+		deadline := int64(3000)
+		sn.Write(ctx, ns+"-web.yaml", staticPod("web", ns, func(p *corev1.Pod) {
+			p.Spec.ActiveDeadlineSeconds = &deadline
+			p.Spec.Containers[0].Env[0].Value = "2"
+		}))
+		second := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, first.UID))
+		Expect(second.Spec.ActiveDeadlineSeconds).To(HaveValue(Equal(deadline)), "node %s: the new mirror reflects the edited activeDeadlineSeconds", sn.Name)
+		expectMirrorGeneration(ctx, second, sn.Name)
+	})
+})
+
+// expectMirrorGeneration checks, once the kubelet has reported the mirror Ready, that
+// it is at generation 1 and that neither its status nor a condition carries an
+// observedGeneration (the kubelet reports none for mirror pods).
+func expectMirrorGeneration(ctx context.Context, mirror *corev1.Pod, nodeName string) {
+	GinkgoHelper()
+	Eventually(ctx, func(g Gomega) {
+		p, err := clients.Kube.CoreV1().Pods(mirror.Namespace).Get(ctx, mirror.Name, metav1.GetOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(p.UID).To(Equal(mirror.UID), "node %s: mirror %s was replaced while being checked", nodeName, mirror.Name)
+		g.Expect(daemonset.Ready(p)).To(BeTrue(), "node %s: the kubelet has not reported mirror %s Ready yet", nodeName, mirror.Name)
+		mirror = p
+	}).WithTimeout(timeouts.Medium).Should(Succeed())
+	Expect(mirror.Generation).To(BeEquivalentTo(1), "node %s: mirror pod %s metadata.generation", nodeName, mirror.Name)
+	Expect(mirror.Status.ObservedGeneration).To(BeZero(), "node %s: mirror pod %s must carry no status.observedGeneration", nodeName, mirror.Name)
+	for _, c := range mirror.Status.Conditions {
+		Expect(c.ObservedGeneration).To(BeZero(), "node %s: mirror pod %s condition %s must carry no observedGeneration", nodeName, mirror.Name, c.Type)
+	}
+}
+
+var _ = Describe("[sig-node] Static pods across a kubelet restart", Serial, Label("staticpod", "disruptive", "node-access"), func() {
+	It("keep their container and mirror through a kubelet restart, and the kubelet starts a manifest written while it was stopped", Label("SP-KUBELET-01"), func(ctx SpecContext) {
+		requireKind()
+		ns, sn, before := startStaticPod(ctx, "sp-kubelet")
+		cid := before.Status.ContainerStatuses[0].ContainerID
+		kn, err := cluster.Node(sn.Name)
+		Expect(err).NotTo(HaveOccurred())
+		// not an agent: exec through the API needs the kubelet this stops
+		host := staticpod.Node{Name: sn.Name, Host: node.Host{Node: nodeaccess.Kind(kn), Changer: nodeChanges}, Dir: sn.Dir}
+
+		By("stopping the kubelet on " + sn.Name + " and writing a second manifest while it is stopped")
+		host.StopService(ctx, "kubelet")
+		host.Write(ctx, ns+"-late.yaml", staticPod("late", ns))
+		Expect(staticpod.ContainerRunning(ctx, host.Node, cid)).To(BeTrue(), "node %s: the static pod's container %s runs on while the kubelet is stopped", sn.Name, cid)
+
+		By("starting the kubelet again")
+		started := time.Now()
+		host.StartService(ctx, "kubelet")
+		staticpod.WaitForMirror(ctx, mirrorOf(ns, "late", sn.Name, ""))
+		framework.RecordLatency("kubelet started → mirror of a manifest written while it was stopped Running", sn.Name, time.Since(started))
+
+		// the kubelet rereads its directory and syncs its pods after a restart: HoldLong outlasts one file check
+		Consistently(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, before.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "node %s: the mirror %s must survive the kubelet restart", sn.Name, before.Name)
+			g.Expect(p.UID).To(Equal(before.UID), "node %s: the kubelet restart must not replace the mirror %s", sn.Name, before.Name)
+			g.Expect(p.Status.ContainerStatuses).To(HaveLen(1))
+			st := p.Status.ContainerStatuses[0]
+			g.Expect(st.ContainerID).To(Equal(cid), "node %s: the kubelet restart must not restart the static pod's container", sn.Name)
+			g.Expect(st.RestartCount).To(BeZero(), "node %s: restartCount of the static pod's container after the kubelet restart", sn.Name)
+			g.Expect(st.Ready).To(BeTrue(), "node %s: the static pod's container stays Ready through the kubelet restart", sn.Name)
+			running, err := staticpod.ContainerRunning(ctx, host.Node, cid)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(running).To(BeTrue(), "node %s: container %s must keep running", sn.Name, cid)
+		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 })

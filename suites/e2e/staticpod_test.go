@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -13,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
@@ -353,3 +356,132 @@ var _ = Describe("[sig-node] Finding the static pod directory", Label("staticpod
 		}
 	})
 })
+
+// lingerGrace is the grace period of the lingering static pods: long enough that the
+// windows below, derived from it, outlast the kubelet's reaction, short enough to wait out.
+const lingerGrace = 20 * time.Second
+
+var _ = Describe("[sig-node] Static pod termination", Label("staticpod", "node-access"), func() {
+	It("gives a removed static pod its terminationGracePeriodSeconds: SIGTERM first, container and mirror stay through the grace period, then both go", Label("SP-FILE-06"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-grace")
+		sn := onNode(ctx, eligibleNodes(ctx)[0])
+		file := sn.Write(ctx, ns+"-linger.yaml", lingeringPod(ns, "1"))
+		first := staticpod.WaitForMirror(ctx, mirrorOf(ns, "linger", sn.Name, ""))
+		cid := first.Status.ContainerStatuses[0].ContainerID
+
+		removed := time.Now()
+		sn.RemoveFile(ctx, file)
+		expectTermSignal(ctx, sn, cid, "its manifest was removed")
+		expectLingering(ctx, sn, first, cid, removed)
+		Eventually(ctx, func(g Gomega) {
+			running, err := staticpod.ContainerRunning(ctx, sn.Node, cid)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(running).To(BeFalse(), "node %s: the container %s ignores SIGTERM, so it must be killed once its grace period (%s) is over", sn.Name, cid, lingerGrace)
+		}).WithTimeout(lingerGrace + timeouts.Short).WithPolling(time.Second).Should(Succeed())
+		framework.RecordLatency(fmt.Sprintf("manifest removed → container stopped (grace %s)", lingerGrace), sn.Name, time.Since(removed))
+		staticpod.WaitForMirrorGone(ctx, mirrorOf(ns, "linger", sn.Name, ""))
+	})
+
+	It("converges on the last of several edits made during the old pod's grace period, after that period", Label("SP-FILE-07"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-grace-edit")
+		sn := onNode(ctx, eligibleNodes(ctx)[0])
+		versions := watchMirrorVersions(ctx, ns)
+		file := ns + "-linger.yaml"
+		sn.Write(ctx, file, lingeringPod(ns, "1"))
+		first := staticpod.WaitForMirror(ctx, mirrorOf(ns, "linger", sn.Name, ""))
+		cid := first.Status.ContainerStatuses[0].ContainerID
+
+		edited := time.Now()
+		sn.Write(ctx, file, lingeringPod(ns, "2"))
+		expectTermSignal(ctx, sn, cid, "its manifest was edited")
+		By("editing the manifest again while the old pod is still in its grace period")
+		sn.Write(ctx, file, lingeringPod(ns, "3"))
+		expectLingering(ctx, sn, first, cid, edited)
+		var last *corev1.Pod
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, first.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "node %s: the mirror of the last edit", sn.Name)
+			g.Expect(staticpod.CheckMirror(p, sn.Name, first.UID)).To(Succeed())
+			g.Expect(p.Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: "VERSION", Value: "3"}), "node %s: the static pod should run the last edit (VERSION=3)", sn.Name)
+			last = p
+		}).WithTimeout(lingerGrace + timeouts.KubeletSync).WithPolling(timeouts.Poll).Should(Succeed())
+		framework.RecordLatency(fmt.Sprintf("manifest edited twice → last edit's mirror Running (grace %s)", lingerGrace), sn.Name, time.Since(edited))
+		Expect(staticpod.ContainerRunning(ctx, sn.Node, cid)).To(BeFalse(), "node %s: the old container %s should be gone once the last edit runs", sn.Name, cid)
+		Expect(last.Status.ContainerStatuses[0].RestartCount).To(BeZero(), "node %s: the last edit's container starts once", sn.Name)
+		Expect(versions()).To(Equal([]string{"1", "3"}), "node %s: the mirror pods seen, by VERSION: the edit superseded during the grace period (VERSION=2) must never run", sn.Name)
+	})
+})
+
+// lingeringPod is a static pod "linger" whose container ignores SIGTERM (it uses up
+// its lingerGrace), at the given VERSION.
+func lingeringPod(ns, version string) *corev1.Pod {
+	grace := int64(lingerGrace / time.Second)
+	return staticPod("linger", ns, func(p *corev1.Pod) {
+		p.Spec.TerminationGracePeriodSeconds = &grace
+		p.Spec.Containers[0].Args = []string{"linger"}
+		p.Spec.Containers[0].Env[0].Value = version
+	})
+}
+
+// expectTermSignal waits until the static pod's container logs that SIGTERM came (the
+// kubelet began a graceful stop); read on the node, as the kubelet stops serving the
+// logs of a pod it is removing.
+func expectTermSignal(ctx context.Context, sn staticpod.Node, cid, why string) {
+	GinkgoHelper()
+	Eventually(ctx, func(g Gomega) {
+		logs, err := staticpod.ContainerLogs(ctx, sn.Node, cid)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(logs).To(ContainSubstring("got terminated"), "node %s: %s, so the kubelet should send the static pod's container %s SIGTERM", sn.Name, why, cid)
+	}).WithTimeout(timeouts.Short).WithPolling(time.Second).Should(Succeed())
+}
+
+// expectLingering checks, until the grace period that began at since is nearly over,
+// that the old mirror stays (same UID) and its container keeps running.
+func expectLingering(ctx context.Context, sn staticpod.Node, mirror *corev1.Pod, cid string, since time.Time) {
+	GinkgoHelper()
+	// the last poll must land inside the grace period: stop two polls short of its end
+	window := time.Until(since.Add(lingerGrace - 2*time.Second))
+	Expect(window).To(BeNumerically(">", 5*time.Second), "too little of the %s grace period was left to watch: the kubelet took %s to send SIGTERM", lingerGrace, time.Since(since))
+	Consistently(ctx, func(g Gomega) {
+		p, err := clients.Kube.CoreV1().Pods(mirror.Namespace).Get(ctx, mirror.Name, metav1.GetOptions{})
+		g.Expect(err).NotTo(HaveOccurred(), "node %s: the mirror must stay while its static pod has grace period left (%s)", sn.Name, lingerGrace)
+		g.Expect(p.UID).To(Equal(mirror.UID), "node %s: the mirror must stay the same object during the old pod's grace period", sn.Name)
+		running, err := staticpod.ContainerRunning(ctx, sn.Node, cid)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(running).To(BeTrue(), "node %s: container %s ignores SIGTERM and has a %s grace period: it must keep running until %s (now %s)",
+			sn.Name, cid, lingerGrace, since.Add(lingerGrace).Format(time.TimeOnly), time.Now().Format(time.TimeOnly))
+	}).WithTimeout(window).WithPolling(time.Second).Should(Succeed())
+}
+
+// watchMirrorVersions records the VERSION of every pod created in ns, in order, until
+// the spec ends; the returned function reads what was seen so far.
+func watchMirrorVersions(ctx context.Context, ns string) func() []string {
+	GinkgoHelper()
+	w, err := clients.Kube.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
+	Expect(err).NotTo(HaveOccurred(), "watching the pods of %s", ns)
+	DeferCleanup(w.Stop)
+	var mu sync.Mutex
+	seen := map[types.UID]bool{}
+	var versions []string
+	go func() {
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok || seen[p.UID] || len(p.Spec.Containers) == 0 {
+				continue
+			}
+			seen[p.UID] = true
+			for _, e := range p.Spec.Containers[0].Env {
+				if e.Name == "VERSION" {
+					mu.Lock()
+					versions = append(versions, e.Value)
+					mu.Unlock()
+				}
+			}
+		}
+	}()
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(versions)
+	}
+}
