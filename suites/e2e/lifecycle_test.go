@@ -220,6 +220,17 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		Expect(p.DeletionTimestamp).To(BeNil(), "daemon pod %s on unreachable node %s tolerates unreachable:NoExecute by default and must stay", p.Name, target)
 		expectStaysForGood(ctx, ns, dsPod.Name, target)
 
+		// Upstream's integration test (TestNotReadyNodeDaemonDoesLaunchPod) runs no node
+		// lifecycle controller; on a real cluster the unreachable node also carries
+		// unreachable:NoSchedule, which the controller's own tolerations do not cover.
+		By("creating a second DaemonSet while " + target + " is unreachable: it starts no pod there")
+		late := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("late-daemon", ns).Obj()))
+		Expect(expectedFor(ctx, late)).NotTo(ContainElement(target), "node %s is unreachable and tainted unreachable:NoSchedule, which a daemon pod does not tolerate by default", target)
+		Consistently(ctx, func(g Gomega) {
+			g.Expect(daemonPods(ctx, g, late)).NotTo(HaveKey(target), "a new DaemonSet must start no pod on unreachable node %s", target)
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
+		framework.Observe("a DaemonSet created while node %s was unreachable started no pod there until it returned (upstream's integration test, without a node lifecycle controller, expects one on a NotReady node)", target)
+
 		By("starting the kubelet again")
 		h.StartService(ctx, "kubelet")
 		Eventually(ctx, func(g Gomega) {
@@ -228,7 +239,14 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 			g.Expect(kindcluster.NodeReady(node)).To(BeTrue(), "node %s should be Ready again", target)
 		}).WithTimeout(timeouts.Long).Should(Succeed())
 		waitForRollout(ctx, ds)
-		Expect(onePodOn(ctx, ds, target).UID).To(Equal(dsPod.UID), "the daemon pod on %s should have ridden out the outage", target)
+		after := onePodOn(ctx, ds, target)
+		Expect(after.UID).To(Equal(dsPod.UID), "the daemon pod on %s should have ridden out the outage", target)
+		Expect(after.Status.ContainerStatuses).To(HaveLen(1))
+		Expect(after.Status.ContainerStatuses[0].ContainerID).To(Equal(dsPod.Status.ContainerStatuses[0].ContainerID), "the kubelet's restart on %s must not restart the daemon pod's container", target)
+		Expect(after.Status.ContainerStatuses[0].RestartCount).To(BeZero(), "restartCount of the daemon pod's container on %s after the kubelet's restart", target)
+		By("the second DaemonSet gets its pod on " + target + " once the node is reachable again")
+		expectPlacement(ctx, late, expectedFor(ctx, late))
+		Expect(expectedFor(ctx, late)).To(ContainElement(target), "node %s is Ready and untainted again", target)
 	})
 })
 
