@@ -164,12 +164,13 @@ func containerRunning(out string) (bool, error) {
 
 func firstLine(s string) string { return strings.SplitN(strings.TrimSpace(s), "\n", 2)[0] }
 
-// CheckMirror says what, if anything, keeps p from being the valid, running mirror pod of
-// a static pod on node nodeName: the kubelet's config annotations (hash set, mirror equal
-// to it, source not the API), exactly one owner reference (the Node, as controller), the
-// node, not being deleted, phase Running with a container status. Replacing, when not
-// empty, is the UID of an earlier mirror that p must not be (a deleted mirror lingers,
-// terminating, until the kubelet recreates it).
+// CheckMirror says what, if anything, keeps p from being the running mirror pod of a
+// static pod on node nodeName: the kubelet's hash annotations (config.hash set,
+// config.mirror equal to it), the node, not being deleted, phase Running with a
+// container status. Replacing, when not empty, is the UID of an earlier mirror that p
+// must not be (a deleted mirror lingers, terminating, until the kubelet recreates it).
+// What else the documentation promises of a mirror is CheckMirrorContract's, so that a
+// fault in that contract fails the specs about it, not every static pod spec.
 func CheckMirror(p *corev1.Pod, nodeName string, replacing types.UID) error {
 	hash := p.Annotations["kubernetes.io/config.hash"]
 	switch {
@@ -181,18 +182,33 @@ func CheckMirror(p *corev1.Pod, nodeName string, replacing types.UID) error {
 		return fmt.Errorf("mirror pod %s on node %s has no kubernetes.io/config.hash annotation", p.Name, nodeName)
 	case p.Annotations["kubernetes.io/config.mirror"] != hash:
 		return fmt.Errorf("mirror pod %s on node %s: kubernetes.io/config.mirror %q must equal config.hash %q", p.Name, nodeName, p.Annotations["kubernetes.io/config.mirror"], hash)
-	case p.Annotations["kubernetes.io/config.source"] != "file":
-		return fmt.Errorf("mirror pod %s on node %s: kubernetes.io/config.source is %q, want file", p.Name, nodeName, p.Annotations["kubernetes.io/config.source"])
-	case len(p.OwnerReferences) != 1:
-		return fmt.Errorf("mirror pod %s on node %s has %d owner references, want exactly one (the Node): %v", p.Name, nodeName, len(p.OwnerReferences), p.OwnerReferences)
-	case p.OwnerReferences[0].Kind != "Node" || p.OwnerReferences[0].Name != nodeName:
-		return fmt.Errorf("mirror pod %s is owned by %s %s, want Node %s", p.Name, p.OwnerReferences[0].Kind, p.OwnerReferences[0].Name, nodeName)
-	case p.OwnerReferences[0].Controller == nil || !*p.OwnerReferences[0].Controller:
-		return fmt.Errorf("mirror pod %s: the Node owner reference must be controller: true", p.Name)
 	case p.Spec.NodeName != nodeName:
 		return fmt.Errorf("mirror pod %s: spec.nodeName is %q, want %s", p.Name, p.Spec.NodeName, nodeName)
 	case p.Status.Phase != corev1.PodRunning || len(p.Status.ContainerStatuses) == 0:
 		return fmt.Errorf("mirror pod %s on node %s: phase %s with %d container statuses, want Running with its containers", p.Name, nodeName, p.Status.Phase, len(p.Status.ContainerStatuses))
+	}
+	return nil
+}
+
+// CheckMirrorContract says what, if anything, breaks the documented contract of the
+// mirror pod p of a static pod on node n: kubernetes.io/config.source is file (the
+// file source, not the API), and exactly one owner reference, to this very Node (v1,
+// its name and UID) as controller.
+func CheckMirrorContract(p *corev1.Pod, n *corev1.Node) error {
+	switch {
+	case p.Annotations["kubernetes.io/config.source"] != "file":
+		return fmt.Errorf("mirror pod %s on node %s: kubernetes.io/config.source is %q, want file", p.Name, n.Name, p.Annotations["kubernetes.io/config.source"])
+	case len(p.OwnerReferences) != 1:
+		return fmt.Errorf("mirror pod %s on node %s has %d owner references, want exactly one (the Node): %v", p.Name, n.Name, len(p.OwnerReferences), p.OwnerReferences)
+	}
+	o := p.OwnerReferences[0]
+	switch {
+	case o.APIVersion != "v1" || o.Kind != "Node" || o.Name != n.Name:
+		return fmt.Errorf("mirror pod %s is owned by %s %s %s, want v1 Node %s", p.Name, o.APIVersion, o.Kind, o.Name, n.Name)
+	case o.UID != n.UID:
+		return fmt.Errorf("mirror pod %s: its Node owner reference has UID %s, but node %s is %s", p.Name, o.UID, n.Name, n.UID)
+	case o.Controller == nil || !*o.Controller:
+		return fmt.Errorf("mirror pod %s: the Node owner reference must be controller: true", p.Name)
 	}
 	return nil
 }

@@ -111,16 +111,52 @@ func TestCheckMirror(t *testing.T) {
 		"terminating":        {func(p *corev1.Pod) { p.DeletionTimestamp = &now }, "being deleted"},
 		"no hash":            {func(p *corev1.Pod) { delete(p.Annotations, "kubernetes.io/config.hash") }, "config.hash"},
 		"mirror != hash":     {func(p *corev1.Pod) { p.Annotations["kubernetes.io/config.mirror"] = "x" }, "must equal"},
-		"from the API":       {func(p *corev1.Pod) { p.Annotations["kubernetes.io/config.source"] = "api" }, "config.source"},
-		"two owners":         {func(p *corev1.Pod) { p.OwnerReferences = append(p.OwnerReferences, p.OwnerReferences[0]) }, "2 owner references"},
-		"owned by a DS":      {func(p *corev1.Pod) { p.OwnerReferences[0].Kind = "DaemonSet" }, "owned by DaemonSet"},
-		"not controller":     {func(p *corev1.Pod) { p.OwnerReferences[0].Controller = nil }, "controller: true"},
 		"another node":       {func(p *corev1.Pod) { p.Spec.NodeName = "w2" }, "spec.nodeName"},
 		"pending":            {func(p *corev1.Pod) { p.Status.Phase = corev1.PodPending }, "phase Pending"},
 	} {
 		p := valid()
 		c.mutate(p)
 		if err := CheckMirror(p, "w1", "old"); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to say %q", name, err, c.want)
+		}
+	}
+	if err := CheckMirror(withoutContract(valid()), "w1", "old"); err != nil {
+		t.Errorf("the contract is CheckMirrorContract's, not CheckMirror's: %v", err)
+	}
+}
+
+func withoutContract(p *corev1.Pod) *corev1.Pod {
+	delete(p.Annotations, "kubernetes.io/config.source")
+	p.OwnerReferences = nil
+	return p
+}
+
+func TestCheckMirrorContract(t *testing.T) {
+	yes := true
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "w1", UID: "node-uid"}}
+	valid := func() *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-w1",
+			Annotations:     map[string]string{"kubernetes.io/config.source": "file"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: "w1", UID: "node-uid", Controller: &yes}}}}
+	}
+	if err := CheckMirrorContract(valid(), node); err != nil {
+		t.Fatalf("valid mirror: %v", err)
+	}
+	for name, c := range map[string]struct {
+		mutate func(*corev1.Pod)
+		want   string
+	}{
+		"from the API":        {func(p *corev1.Pod) { p.Annotations["kubernetes.io/config.source"] = "api" }, "config.source"},
+		"no owner":            {func(p *corev1.Pod) { p.OwnerReferences = nil }, "0 owner references"},
+		"two owners":          {func(p *corev1.Pod) { p.OwnerReferences = append(p.OwnerReferences, p.OwnerReferences[0]) }, "2 owner references"},
+		"owned by a DS":       {func(p *corev1.Pod) { p.OwnerReferences[0].Kind = "DaemonSet" }, "owned by v1 DaemonSet"},
+		"a node of that name": {func(p *corev1.Pod) { p.OwnerReferences[0].UID = "an-older-node" }, "UID an-older-node"},
+		"not controller":      {func(p *corev1.Pod) { p.OwnerReferences[0].Controller = nil }, "controller: true"},
+		"another API version": {func(p *corev1.Pod) { p.OwnerReferences[0].APIVersion = "v2" }, "owned by v2 Node"},
+	} {
+		p := valid()
+		c.mutate(p)
+		if err := CheckMirrorContract(p, node); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want it to say %q", name, err, c.want)
 		}
 	}

@@ -173,3 +173,11 @@ func startStaticPod(ctx context.Context, nsBase string) (string, staticpod.Node,
 	framework.RecordLatency("manifest written → mirror pod Running", sn.Name, time.Since(written))
 	return ns, sn, mirror
 }
+
+// getNode reads the Node as it is now.
+func getNode(ctx context.Context, name string) *corev1.Node {
+	GinkgoHelper()
+	n, err := clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred(), "reading node %s", name)
+	return n
+}

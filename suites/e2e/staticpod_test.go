@@ -128,6 +128,7 @@ var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-ac
 	It("carry the config annotations and exactly one owner reference: their Node", Label("SP-MIRROR-01"), func(ctx SpecContext) {
 		_, sn, mirror := startStaticPod(ctx, "sp-mirror")
 		Expect(staticpod.CheckMirror(mirror, sn.Name, "")).To(Succeed())
+		Expect(staticpod.CheckMirrorContract(mirror, getNode(ctx, sn.Name))).To(Succeed())
 	})
 
 	It("carry the static pod's labels and annotations, and a label selector finds them", Label("SP-MIRROR-04"), func(ctx SpecContext) {
@@ -217,6 +218,7 @@ var _ = Describe("[sig-node] The control plane runs as static pods", Label("stat
 				p, err := clients.Kube.CoreV1().Pods("kube-system").Get(ctx, staticpod.MirrorName(component, cp), metav1.GetOptions{})
 				Expect(err).NotTo(HaveOccurred(), "mirror pod of %s on control-plane node %s", component, cp)
 				Expect(staticpod.CheckMirror(p, cp, "")).To(Succeed())
+				Expect(staticpod.CheckMirrorContract(p, getNode(ctx, cp))).To(Succeed())
 			}
 		}
 	})
