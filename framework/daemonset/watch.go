@@ -30,6 +30,10 @@ type Extremes struct {
 	WorstRevisions         string
 	MaxDeletingPerNode     int // terminating pods on one node at once
 	WorstDeleting          string
+	// MaxOverlap is the longest a node ran two live daemon pods side by side (an old
+	// and a new one), from the moment the watch saw the second until it saw one left.
+	MaxOverlap   time.Duration
+	WorstOverlap string
 	// EarlyDeletions: old pods deleted before their successor had been ready for
 	// minReadySeconds (checked only when the watch was given one).
 	EarlyDeletions []string
@@ -40,9 +44,11 @@ type Extremes struct {
 
 // Observer folds moments into Extremes; it is the watch's pure half.
 type Observer struct {
-	Expected []string      // the nodes the DaemonSet should run on
-	MinReady time.Duration // turns on the check for early deletions
+	Expected []string         // the nodes the DaemonSet should run on
+	MinReady time.Duration    // turns on the check for early deletions
+	Now      func() time.Time // the clock (time.Now when nil)
 	Extremes
+	overlapSince map[string]time.Time // node -> when it began running two pods
 }
 
 // Observe takes the pods as they are at one moment.
@@ -65,6 +71,7 @@ func (o *Observer) Observe(pods []*corev1.Pod) {
 	if len(m.Surging) > o.MaxSurging {
 		o.MaxSurging, o.WorstSurge = len(m.Surging), fmt.Sprintf("surging nodes %v, pods per node %v", m.Surging, m.PerNode)
 	}
+	o.overlaps(m.Surging)
 	if len(m.Revisions) > o.MaxRevisions {
 		o.MaxRevisions, o.WorstRevisions = len(m.Revisions), fmt.Sprintf("revisions %v, pods per node %v", m.Revisions, m.PerNode)
 	}
@@ -79,6 +86,31 @@ func (o *Observer) Observe(pods []*corev1.Pod) {
 				o.EarlyDeletions = append(o.EarlyDeletions, e)
 			}
 		}
+	}
+}
+
+// overlaps times how long each node runs two pods side by side.
+func (o *Observer) overlaps(surging []string) {
+	now := time.Now()
+	if o.Now != nil {
+		now = o.Now()
+	}
+	if o.overlapSince == nil {
+		o.overlapSince = map[string]time.Time{}
+	}
+	for _, n := range surging {
+		if _, ok := o.overlapSince[n]; !ok {
+			o.overlapSince[n] = now
+		}
+	}
+	for n, since := range o.overlapSince {
+		if slices.Contains(surging, n) {
+			continue
+		}
+		if d := now.Sub(since); d > o.MaxOverlap {
+			o.MaxOverlap, o.WorstOverlap = d, fmt.Sprintf("node %s ran two daemon pods from %s to %s", n, since.Format("15:04:05.000"), now.Format("15:04:05.000"))
+		}
+		delete(o.overlapSince, n)
 	}
 }
 

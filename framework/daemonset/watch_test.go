@@ -2,6 +2,7 @@ package daemonset
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,20 @@ func TestObserverKeepsTheWorstMoments(t *testing.T) {
 		updatePod("b1", "b", "v1", t0, none), updatePod("b2", "b", "v2", t0, none)})
 	if o.MaxRevisions != 3 || o.MaxDeletingPerNode != 2 || o.WorstDeleting != "node a: 2 pods terminating at once, live pods per node map[a:1 b:2]" {
 		t.Errorf("three revisions live and two pods terminating on a: got %d revisions, %d terminating (%q)", o.MaxRevisions, o.MaxDeletingPerNode, o.WorstDeleting)
+	}
+}
+
+func TestObserverTimesOverlaps(t *testing.T) {
+	var none time.Time
+	clock := t0
+	o := &Observer{Expected: []string{"a", "b"}, Now: func() time.Time { return clock }}
+	step := func(d time.Duration, pods ...*corev1.Pod) { clock = clock.Add(d); o.Observe(pods) }
+	step(0, updatePod("a1", "a", "v1", t0, none), updatePod("b1", "b", "v1", t0, none))
+	step(time.Second, updatePod("a1", "a", "v1", t0, none), updatePod("a2", "a", "v2", none, none), updatePod("b1", "b", "v1", t0, none))
+	step(4*time.Second, updatePod("a2", "a", "v2", t0, none), updatePod("b1", "b", "v1", t0, none), updatePod("b2", "b", "v2", none, none))
+	step(2*time.Second, updatePod("a2", "a", "v2", t0, none), updatePod("b2", "b", "v2", t0, none))
+	if o.MaxOverlap != 4*time.Second || !strings.Contains(o.WorstOverlap, "node a") {
+		t.Errorf("overlap %s (%s); want 4s on a (b overlapped 2s)", o.MaxOverlap, o.WorstOverlap)
 	}
 }
 

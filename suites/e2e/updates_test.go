@@ -23,6 +23,11 @@ import (
 
 const revisionHashLabel = appsv1.DefaultDaemonSetUniqueLabelKey // controller-revision-hash
 
+// surgeOverlapBound is how long a surging node may run its old and new pod side by side
+// when the new one becomes ready at once: upstream's "should surge pods" bound (60 s);
+// minReadySeconds adds to it where a spec sets it.
+const surgeOverlapBound = time.Minute
+
 var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), func() {
 	It("replaces pods node by node with RollingUpdate, never exceeding maxUnavailable", Label("DS-UPD-01"), func(ctx SpecContext) {
 		// two nodes at least: with one, "never more than one unavailable" is no bound at all
@@ -65,6 +70,8 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		Expect(x.MaxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", x.WorstPerNode)
 		Expect(x.MaxRevisions).To(BeNumerically("<=", 2), "at most two revisions run at once; worst moment: %s", x.WorstRevisions)
 		Expect(x.MaxDeletingPerNode).To(BeNumerically("<=", 1), "at most one pod terminating per node at once; worst moment: %s", x.WorstDeleting)
+		framework.RecordLatency("maxSurge=1: longest old and new pod side by side on a node", "", x.MaxOverlap)
+		Expect(x.MaxOverlap).To(BeNumerically("<=", surgeOverlapBound), "an old and a new pod side by side on a node for at most %s; worst: %s", surgeOverlapBound, x.WorstOverlap)
 		expectAllOnRevision(ctx, ds)
 	})
 
@@ -169,6 +176,7 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		Expect(x.MaxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", x.WorstPerNode)
 		Expect(x.MaxRevisions).To(BeNumerically("<=", 2), "at most two revisions run at once; worst moment: %s", x.WorstRevisions)
 		Expect(x.MaxDeletingPerNode).To(BeNumerically("<=", 1), "at most one pod terminating per node at once; worst moment: %s", x.WorstDeleting)
+		Expect(x.MaxOverlap).To(BeNumerically("<=", surgeOverlapBound+minReady*time.Second), "an old and a new pod side by side on a node for at most %s; worst: %s", surgeOverlapBound+minReady*time.Second, x.WorstOverlap)
 		expectAllOnRevision(ctx, ds)
 		if nodes < 3 || nodes%2 == 0 {
 			Skip(fmt.Sprintf("the surge budget and minReadySeconds held, but telling 50%% rounded up from rounded down needs an odd number (3 or more) of nodes a plain DaemonSet runs on; this cluster has %d", nodes))
