@@ -1,18 +1,23 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
 )
 
@@ -51,11 +56,40 @@ var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement
 	})
 
 	It("replaces a daemon pod that failed", Label("DS-PLACE-03"), func(ctx SpecContext) {
-		expectReplacedAfterPhase(ctx, "ds-failed", corev1.PodFailed)
+		expectReplacedAfterPhase(ctx, "ds-failed", corev1.PodFailed, false)
 	})
 
-	It("replaces a daemon pod that succeeded", Label("DS-PLACE-04"), func(ctx SpecContext) {
-		expectReplacedAfterPhase(ctx, "ds-succeeded", corev1.PodSucceeded)
+	It("replaces a daemon pod that succeeded, also while a finalizer holds the finished pod", Label("DS-PLACE-04"), func(ctx SpecContext) {
+		expectReplacedAfterPhase(ctx, "ds-succeeded", corev1.PodSucceeded, false)
+		By("again with a finalizer on the pod: the controller deletes it, the finalizer keeps it, and a replacement runs beside it")
+		expectReplacedAfterPhase(ctx, "ds-succeeded-held", corev1.PodSucceeded, true)
+	})
+
+	It("has the kubelet restart a daemon pod's crashed container in place: the same pod, no new one from the controller", Label("DS-PLACE-05", "node-access"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-crash")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		target := eligibleNodes(ctx)[0]
+		h := hostOf(ctx, target)
+		pod := onePodOn(ctx, ds, target)
+		old := pod.Status.ContainerStatuses[0]
+		_, id, _ := strings.Cut(old.ContainerID, "://")
+		killed := time.Now()
+		out, err := h.Run(ctx, nil, "sh", "-c", "kill -KILL $(crictl inspect -o go-template --template '{{.info.pid}}' "+id+")")
+		Expect(err).NotTo(HaveOccurred(), "killing the process of container %s (pod %s) on node %s: %s", id, pod.Name, target, out)
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "daemon pod %s on node %s: a crashed container is restarted in place, the pod stays", pod.Name, target)
+			g.Expect(p.DeletionTimestamp).To(BeNil(), "daemon pod %s on node %s must not be deleted for a crash", pod.Name, target)
+			c := p.Status.ContainerStatuses[0]
+			g.Expect(c.RestartCount).To(Equal(old.RestartCount+1), "daemon pod %s on node %s: restartCount after one kill", pod.Name, target)
+			g.Expect(c.ContainerID).NotTo(Equal(old.ContainerID), "daemon pod %s on node %s should run in a new container", pod.Name, target)
+			g.Expect(c.LastTerminationState.Terminated).NotTo(BeNil(), "daemon pod %s on node %s: the killed container's termination", pod.Name, target)
+			g.Expect(c.LastTerminationState.Terminated.ExitCode).To(BeEquivalentTo(137), "daemon pod %s on node %s was killed with SIGKILL", pod.Name, target)
+			g.Expect(c.Ready).To(BeTrue(), "daemon pod %s on node %s should be ready again", pod.Name, target)
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+		framework.RecordLatency("daemon pod's process killed → container restarted and ready", target, time.Since(killed))
+		Expect(onePodOn(ctx, ds, target).UID).To(Equal(pod.UID), "node %s: the DaemonSet keeps its pod; only the kubelet acted", target)
+		waitForRollout(ctx, ds)
 	})
 
 	It("runs its pod only on the node its template names (spec.nodeName), and nowhere when that node does not exist", Label("DS-SEL-07"), func(ctx SpecContext) {
@@ -192,12 +226,24 @@ func skipIfControlPlaneUntainted(ctx SpecContext, cp string, ds *appsv1.DaemonSe
 
 // expectReplacedAfterPhase puts one daemon pod into a terminal phase through the status
 // subresource and expects the controller to delete it and run a new pod on its node.
-func expectReplacedAfterPhase(ctx SpecContext, nsBase string, phase corev1.PodPhase) {
+func expectReplacedAfterPhase(ctx SpecContext, nsBase string, phase corev1.PodPhase, held bool) {
 	GinkgoHelper()
 	ns := newNamespace(ctx, nsBase)
 	ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
 	target := eligibleNodes(ctx)[0]
 	pod := onePodOn(ctx, ds, target)
+	const finalizer = "dsconform.e2e/hold"
+	if held {
+		patch := fmt.Sprintf(`{"metadata":{"finalizers":[%q]}}`, finalizer)
+		_, err := clients.Kube.CoreV1().Pods(ns).Patch(ctx, pod.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		Expect(err).NotTo(HaveOccurred(), "adding finalizer %s to pod %s", finalizer, pod.Name)
+		DeferCleanup(func(ctx context.Context) {
+			_, err := clients.Kube.CoreV1().Pods(ns).Patch(ctx, pod.Name, types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
+			if err != nil && !apierrors.IsNotFound(err) {
+				Expect(err).NotTo(HaveOccurred(), "removing finalizer %s from pod %s", finalizer, pod.Name)
+			}
+		})
+	}
 	// the kubelet writes this status too: a conflict is retried on a fresh copy
 	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cur, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
@@ -209,10 +255,16 @@ func expectReplacedAfterPhase(ctx SpecContext, nsBase string, phase corev1.PodPh
 		return err
 	})).To(Succeed(), "setting pod %s to %s", pod.Name, phase)
 	Eventually(ctx, func(g Gomega) {
-		_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
-		g.Expect(err).To(MatchError(ContainSubstring("not found")), "the %s pod %s on node %s should be deleted", phase, pod.Name, target)
+		cur, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+		if held {
+			g.Expect(err).NotTo(HaveOccurred(), "pod %s carries finalizer %s: it must stay until the finalizer goes", pod.Name, finalizer)
+			g.Expect(cur.DeletionTimestamp).NotTo(BeNil(), "the %s pod %s on node %s should be deleted by the controller (the finalizer keeps the object)", phase, pod.Name, target)
+		} else {
+			g.Expect(err).To(MatchError(ContainSubstring("not found")), "the %s pod %s on node %s should be deleted", phase, pod.Name, target)
+		}
 		pods := daemonPods(ctx, g, ds)[target]
 		g.Expect(pods).To(HaveLen(1), "running daemon pods on node %s after pod %s turned %s", target, pod.Name, phase)
+		g.Expect(pods[0].UID).NotTo(Equal(pod.UID), "node %s: the running daemon pod must be the replacement of %s", target, pod.Name)
 	}).WithTimeout(timeouts.Medium).Should(Succeed())
 	waitForRollout(ctx, ds)
 }

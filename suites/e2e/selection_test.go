@@ -51,6 +51,10 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithRequiredNodeAffinity(byTier, byRank).Obj())
 		By(fmt.Sprintf("%s matches the first term (tier=gold, no rank), %s the second (rank 7 in (5, 9), tier not bronze), %s neither (tier=bronze, rank 3)", workers[0], workers[1], workers[2]))
 		expectPlacement(ctx, ds, workers[:2])
+
+		By(fmt.Sprintf("removing tier=gold from %s: it matches no term any more, so its pod goes", workers[0]))
+		nodeChanges.RemoveLabel(ctx, workers[0], selectLabel)
+		expectPlacement(ctx, ds, workers[1:2])
 	})
 
 	It("adds a pod when a node's labels come to match and deletes it when they stop matching", Label("DS-SEL-03"), func(ctx SpecContext) {

@@ -123,16 +123,34 @@ var _ = Describe("[sig-node] Static pods without the API server", Serial, Label(
 
 var _ = Describe("[sig-node] Mirror pod generation", Label("staticpod", "mirror", "node-access"), func() {
 	It("stays at metadata.generation 1 with no observedGeneration, also for the new mirror an edit brings", Label("SP-MIRROR-05"), func(ctx SpecContext) {
-		ns, sn, first := startStaticPod(ctx, "sp-mirror-gen")
-		expectMirrorGeneration(ctx, first, sn.Name)
+		ns := newNamespace(ctx, "sp-mirror-gen")
+		sn := onNode(ctx, eligibleNodes(ctx)[0])
 		deadline := int64(3000)
-		sn.Write(ctx, ns+"-web.yaml", staticPod("web", ns, func(p *corev1.Pod) {
+		file := ns + "-web.yaml"
+		withInit := func(args ...string) func(*corev1.Pod) {
+			return func(p *corev1.Pod) {
+				p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: cfg.WorkloadImage, ImagePullPolicy: corev1.PullIfNotPresent, Args: args}}
+			}
+		}
+		sn.Write(ctx, file, staticPod("web", ns, withInit("exit", "0")))
+		first := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, ""))
+		expectMirrorGeneration(ctx, first, sn.Name)
+
+		By("editing activeDeadlineSeconds and the container's env: a new mirror")
+		editSpec := func(p *corev1.Pod) {
 			p.Spec.ActiveDeadlineSeconds = &deadline
 			p.Spec.Containers[0].Env[0].Value = "2"
-		}))
+		}
+		sn.Write(ctx, file, staticPod("web", ns, withInit("exit", "0"), editSpec))
 		second := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, first.UID))
 		Expect(second.Spec.ActiveDeadlineSeconds).To(HaveValue(Equal(deadline)), "node %s: the new mirror reflects the edited activeDeadlineSeconds", sn.Name)
 		expectMirrorGeneration(ctx, second, sn.Name)
+
+		By("editing the init container: a new mirror again")
+		sn.Write(ctx, file, staticPod("web", ns, withInit("exit", "0", "1s"), editSpec))
+		third := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, second.UID))
+		Expect(third.Spec.InitContainers[0].Args).To(Equal([]string{"exit", "0", "1s"}), "node %s: the new mirror reflects the edited init container", sn.Name)
+		expectMirrorGeneration(ctx, third, sn.Name)
 	})
 })
 

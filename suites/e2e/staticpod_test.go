@@ -83,9 +83,32 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		}).
 			WithTimeout(timeouts.Short).Should(BeFalse(), "the static pod's container on node %s should stop once its file is gone", sn.Name)
 
-		sn.Write(ctx, ns+"-web.yaml", content)
+		file = sn.Write(ctx, ns+"-web.yaml", content)
 		again := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, ""))
 		Expect(again.Annotations["kubernetes.io/config.hash"]).To(Equal(first.Annotations["kubernetes.io/config.hash"]), "an identical file gives the same config hash")
+
+		By("removing the file and writing it back at once: the static pod must come back and stay up")
+		sn.RemoveFile(ctx, file)
+		sn.Write(ctx, ns+"-web.yaml", content)
+		var settled *corev1.Pod
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, again.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "node %s: the mirror of the re-added file", sn.Name)
+			g.Expect(staticpod.CheckMirror(p, sn.Name, "")).To(Succeed())
+			running, err := staticpod.ContainerRunning(ctx, sn.Node, p.Status.ContainerStatuses[0].ContainerID)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(running).To(BeTrue(), "node %s: the re-added static pod's container %s should run", sn.Name, p.Status.ContainerStatuses[0].ContainerID)
+			settled = p
+		}).WithTimeout(timeouts.KubeletSync).WithPolling(timeouts.Poll).Should(Succeed())
+		// the kubelet rereads its directory every fileCheckFrequency: HoldLong outlasts one pass
+		Consistently(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, again.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "node %s: the re-added static pod's mirror must stay", sn.Name)
+			g.Expect(p.UID).To(Equal(settled.UID), "node %s: the re-added static pod's mirror must stay the same object", sn.Name)
+			g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "node %s: the re-added static pod must stay Running", sn.Name)
+			g.Expect(p.Status.ContainerStatuses[0].ContainerID).To(Equal(settled.Status.ContainerStatuses[0].ContainerID), "node %s: the re-added static pod's container must not be replaced again", sn.Name)
+		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
+		framework.Observe("file removed and re-added at once on %s: the static pod came back with restartCount %d", sn.Name, settled.Status.ContainerStatuses[0].RestartCount)
 	})
 
 	It("reads JSON manifests as well as YAML, and ignores files whose names start with a dot", Label("SP-FILE-05"), func(ctx SpecContext) {

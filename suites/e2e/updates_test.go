@@ -205,13 +205,18 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		ns := newNamespace(ctx, "ds-ondelete")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithOnDelete().Obj()))
 		before := podUIDs(ctx, ds)
+		firstHash := currentHash(ctx, ds)
 		setVersion(ctx, ds, "2")
 		waitForObservedGeneration(ctx, ds)
+		Expect(revisions(ctx, ds)).To(HaveLen(2), "OnDelete: the update still makes a second ControllerRevision")
 		Consistently(ctx, func(g Gomega) {
 			cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(cur.Status.UpdatedNumberScheduled).To(BeZero(), "OnDelete: no pod is updated until deleted")
 			g.Expect(podUIDsNow(ctx, g, ds)).To(Equal(before), "OnDelete: pods must not be replaced")
+			for n, pods := range daemonPods(ctx, g, ds) {
+				g.Expect(pods[0].Labels).To(HaveKeyWithValue(revisionHashLabel, firstHash), "OnDelete: the pod on node %s keeps the first revision's hash", n)
+			}
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
 		target := eligibleNodes(ctx)[0]
