@@ -95,9 +95,13 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, again.Name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred(), "node %s: the mirror of the re-added file", sn.Name)
 			g.Expect(staticpod.CheckMirror(p, sn.Name, "")).To(Succeed())
-			running, err := staticpod.ContainerRunning(ctx, sn.Node, p.Status.ContainerStatuses[0].ContainerID)
+			c := p.Status.ContainerStatuses[0]
+			g.Expect(c.RestartCount).To(Equal(again.Status.ContainerStatuses[0].RestartCount+1),
+				"node %s: the same pod (same file, same hash) comes back by restarting its container once (upstream: restart count 1)", sn.Name)
+			g.Expect(c.ContainerID).NotTo(Equal(again.Status.ContainerStatuses[0].ContainerID), "node %s: the re-added static pod runs in a new container", sn.Name)
+			running, err := staticpod.ContainerRunning(ctx, sn.Node, c.ContainerID)
 			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(running).To(BeTrue(), "node %s: the re-added static pod's container %s should run", sn.Name, p.Status.ContainerStatuses[0].ContainerID)
+			g.Expect(running).To(BeTrue(), "node %s: the re-added static pod's container %s should run", sn.Name, c.ContainerID)
 			settled = p
 		}).WithTimeout(timeouts.KubeletSync).WithPolling(timeouts.Poll).Should(Succeed())
 		// the kubelet rereads its directory every fileCheckFrequency: HoldLong outlasts one pass
@@ -108,7 +112,6 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 			g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "node %s: the re-added static pod must stay Running", sn.Name)
 			g.Expect(p.Status.ContainerStatuses[0].ContainerID).To(Equal(settled.Status.ContainerStatuses[0].ContainerID), "node %s: the re-added static pod's container must not be replaced again", sn.Name)
 		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
-		framework.Observe("file removed and re-added at once on %s: the static pod came back with restartCount %d", sn.Name, settled.Status.ContainerStatuses[0].RestartCount)
 	})
 
 	It("reads JSON manifests as well as YAML, and ignores files whose names start with a dot", Label("SP-FILE-05"), func(ctx SpecContext) {

@@ -67,11 +67,8 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		Expect(x.MaxUnavailable).To(BeZero(), "with maxUnavailable=0 every node must keep an available pod; worst moment: %s", x.Worst)
 		Expect(x.MaxPerNode).To(Equal(2), "maxSurge should run old and new side by side on a node at some point")
 		Expect(x.MaxSurging).To(BeNumerically("<=", 1), "maxSurge=1: at most one node may run old and new side by side at once; worst moment: %s", x.WorstSurge)
-		Expect(x.MaxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", x.WorstPerNode)
-		Expect(x.MaxRevisions).To(BeNumerically("<=", 2), "at most two revisions run at once; worst moment: %s", x.WorstRevisions)
-		Expect(x.MaxDeletingPerNode).To(BeNumerically("<=", 1), "at most one pod terminating per node at once; worst moment: %s", x.WorstDeleting)
 		framework.RecordLatency("maxSurge=1: longest old and new pod side by side on a node", "", x.MaxOverlap)
-		Expect(x.MaxOverlap).To(BeNumerically("<=", surgeOverlapBound), "an old and a new pod side by side on a node for at most %s; worst: %s", surgeOverlapBound, x.WorstOverlap)
+		expectSurgeInvariants(x, surgeOverlapBound)
 		expectAllOnRevision(ctx, ds)
 	})
 
@@ -151,9 +148,7 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		Expect(x.Ended).To(BeEmpty(), "the pods were watched through the whole rollout")
 		Expect(x.MaxSurging).To(Equal(2), "the replacement on %s must start beside its not-ready old pod while %s still surges (outside the budget), not after the old pod was deleted; worst moment: %s",
 			target, stalled, x.WorstSurge)
-		Expect(x.MaxRevisions).To(BeNumerically("<=", 2), "at most two revisions run at once; worst moment: %s", x.WorstRevisions)
-		Expect(x.MaxDeletingPerNode).To(BeNumerically("<=", 1), "at most one pod terminating per node at once; worst moment: %s", x.WorstDeleting)
-		Expect(x.MaxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", x.WorstPerNode)
+		expectSurgeInvariants(x, 0) // the stalled surge never ends: no overlap bound
 	})
 
 	It("surges onto at most a percentage of the nodes, rounded up, and removes an old pod only after its replacement has been available for minReadySeconds", Label("DS-UPD-08"), func(ctx SpecContext) {
@@ -173,10 +168,7 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		Expect(x.MaxSurging).To(BeNumerically("<=", budget), "maxSurge=50%% of %d nodes allows %d surging at once; worst moment: %s", nodes, budget, x.WorstSurge)
 		Expect(x.MaxSurging).To(Equal(budget), "the controller surges onto the whole budget at once (%d of %d nodes): new pods stay unavailable for %d s", budget, nodes, minReady)
 		Expect(x.EarlyDeletions).To(BeEmpty(), "old pods must go only after their replacement has been available for minReadySeconds=%d", minReady)
-		Expect(x.MaxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", x.WorstPerNode)
-		Expect(x.MaxRevisions).To(BeNumerically("<=", 2), "at most two revisions run at once; worst moment: %s", x.WorstRevisions)
-		Expect(x.MaxDeletingPerNode).To(BeNumerically("<=", 1), "at most one pod terminating per node at once; worst moment: %s", x.WorstDeleting)
-		Expect(x.MaxOverlap).To(BeNumerically("<=", surgeOverlapBound+minReady*time.Second), "an old and a new pod side by side on a node for at most %s; worst: %s", surgeOverlapBound+minReady*time.Second, x.WorstOverlap)
+		expectSurgeInvariants(x, surgeOverlapBound+minReady*time.Second)
 		expectAllOnRevision(ctx, ds)
 		if nodes < 3 || nodes%2 == 0 {
 			Skip(fmt.Sprintf("the surge budget and minReadySeconds held, but telling 50%% rounded up from rounded down needs an odd number (3 or more) of nodes a plain DaemonSet runs on; this cluster has %d", nodes))
@@ -473,6 +465,20 @@ func expectAllOnRevision(ctx context.Context, ds *appsv1.DaemonSet) {
 			g.Expect(pods[0].Labels).To(HaveKeyWithValue(revisionHashLabel, hash), "pod on node %s should carry the current revision's hash", n)
 		}
 	}).Should(Succeed())
+}
+
+// expectSurgeInvariants checks what upstream's surge test holds throughout a rollout:
+// never two pods of one revision on a node, at most two revisions at once, at most one
+// pod terminating per node, and (overlapBound > 0) old and new side by side on a node
+// for at most overlapBound.
+func expectSurgeInvariants(x daemonset.Extremes, overlapBound time.Duration) {
+	GinkgoHelper()
+	Expect(x.MaxSameRevisionPerNode).To(Equal(1), "never two pods of the same revision on a node; worst moment: %s", x.WorstPerNode)
+	Expect(x.MaxRevisions).To(BeNumerically("<=", 2), "at most two revisions run at once; worst moment: %s", x.WorstRevisions)
+	Expect(x.MaxDeletingPerNode).To(BeNumerically("<=", 1), "at most one pod terminating per node at once; worst moment: %s", x.WorstDeleting)
+	if overlapBound > 0 {
+		Expect(x.MaxOverlap).To(BeNumerically("<=", overlapBound), "an old and a new pod side by side on a node for at most %s; worst: %s", overlapBound, x.WorstOverlap)
+	}
 }
 
 // revisionsByNode lists, per node, the revisions of its live daemon pods (sorted).
