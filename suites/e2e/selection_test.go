@@ -48,13 +48,21 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 			{Key: rank, Operator: corev1.NodeSelectorOpGt, Values: []string{"5"}},
 			{Key: rank, Operator: corev1.NodeSelectorOpLt, Values: []string{"9"}},
 			{Key: selectLabel, Operator: corev1.NodeSelectorOpNotIn, Values: []string{"bronze"}}}}
-		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithRequiredNodeAffinity(byTier, byRank).Obj())
-		By(fmt.Sprintf("%s matches the first term (tier=gold, no rank), %s the second (rank 7 in (5, 9), tier not bronze), %s neither (tier=bronze, rank 3)", workers[0], workers[1], workers[2]))
+		// A third term names a node with a user matchFields, ANDed with an expression.
+		byNameAndRank := corev1.NodeSelectorTerm{
+			MatchFields:      []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{workers[2]}}},
+			MatchExpressions: []corev1.NodeSelectorRequirement{{Key: rank, Operator: corev1.NodeSelectorOpGt, Values: []string{"7"}}}}
+		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithRequiredNodeAffinity(byTier, byRank, byNameAndRank).Obj())
+		By(fmt.Sprintf("%s matches the first term (tier=gold, no rank), %s the second (rank 7 in (5, 9), tier not bronze), %s none (tier=bronze, rank 3: named by the third term, but not rank > 7)", workers[0], workers[1], workers[2]))
 		expectPlacement(ctx, ds, workers[:2])
+
+		By(fmt.Sprintf("raising %s's rank to 8: the third term (its name, rank > 7) now matches, the second still not (tier=bronze)", workers[2]))
+		nodeChanges.SetLabel(ctx, workers[2], rank, "8")
+		expectPlacement(ctx, ds, workers[:3])
 
 		By(fmt.Sprintf("removing tier=gold from %s: it matches no term any more, so its pod goes", workers[0]))
 		nodeChanges.RemoveLabel(ctx, workers[0], selectLabel)
-		expectPlacement(ctx, ds, workers[1:2])
+		expectPlacement(ctx, ds, workers[1:3])
 	})
 
 	It("adds a pod when a node's labels come to match and deletes it when they stop matching", Label("DS-SEL-03"), func(ctx SpecContext) {

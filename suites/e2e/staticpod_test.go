@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
@@ -112,6 +114,37 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 			g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "node %s: the re-added static pod must stay Running", sn.Name)
 			g.Expect(p.Status.ContainerStatuses[0].ContainerID).To(Equal(settled.Status.ContainerStatuses[0].ContainerID), "node %s: the re-added static pod's container must not be replaced again", sn.Name)
 		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
+	})
+
+	It("upgrades a host-network static pod with a port when its container's name changes: the new pod starts once the old one has released the port", Label("SP-FILE-08"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "sp-hostport")
+		sn := onNode(ctx, eligibleNodes(ctx)[0])
+		const port = 18700 // the host's port, taken by whichever version runs (DS-TOL-02 uses 18081–18083, DS-NET-01 18501–18503)
+		hostServer := func(container string) func(*corev1.Pod) {
+			return func(p *corev1.Pod) {
+				p.Spec.HostNetwork = true
+				c := &p.Spec.Containers[0]
+				c.Name = container
+				c.Env = append(c.Env, corev1.EnvVar{Name: "PORT", Value: strconv.Itoa(port)})
+				c.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: port, HostPort: port}}
+				c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(port)}}, PeriodSeconds: 1}
+			}
+		}
+		file := ns + "-hostnet.yaml"
+		sn.Write(ctx, file, staticPod("hostnet", ns, hostServer("web")))
+		first := staticpod.WaitForMirror(ctx, mirrorOf(ns, "hostnet", sn.Name, ""))
+		sn.Write(ctx, file, staticPod("hostnet", ns, hostServer("web-renamed")))
+		var upgraded *corev1.Pod
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, first.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(staticpod.CheckMirror(p, sn.Name, first.UID)).To(Succeed())
+			g.Expect(p.Status.ContainerStatuses[0].Name).To(Equal("web-renamed"), "node %s: the upgraded static pod runs the renamed container", sn.Name)
+			g.Expect(p.Status.ContainerStatuses[0].Ready).To(BeTrue(), "node %s: the renamed container serves on host port %d once the old one released it", sn.Name, port)
+			upgraded = p
+		}).WithTimeout(timeouts.KubeletSync).WithPolling(timeouts.Poll).Should(Succeed())
+		Expect(upgraded.Status.ContainerStatuses[0].RestartCount).To(BeZero(), "node %s: the renamed container started once: the port was free when it started", sn.Name)
+		Expect(staticpod.ContainerRunning(ctx, sn.Node, first.Status.ContainerStatuses[0].ContainerID)).To(BeFalse(), "node %s: the old container is gone", sn.Name)
 	})
 
 	It("reads JSON manifests as well as YAML, and ignores files whose names start with a dot", Label("SP-FILE-05"), func(ctx SpecContext) {

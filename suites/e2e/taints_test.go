@@ -25,9 +25,13 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 	It("evicts the daemon pod from a node tainted NoExecute, keeps the others, and returns when untainted", Label("DS-TAINT-01"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-noexec")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		// side by side on the tainted node: a DaemonSet whose pods tolerate the taint
+		tolerant := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("tolerant-daemon", ns).WithToleration(corev1.Toleration{
+			Key: vipOnly.Key, Operator: corev1.TolerationOpEqual, Value: vipOnly.Value, Effect: corev1.TaintEffectNoExecute}).Obj()))
 		workers := needNodes(ctx, 2) // one tainted, the others must keep their pods
 		target, others := workers[0], workers[1:]
 		before := podUIDs(ctx, ds)
+		tolerantPod := onePodOn(ctx, tolerant, target)
 
 		tainted := time.Now()
 		nodeChanges.AddTaint(ctx, target, vipOnly)
@@ -39,6 +43,9 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		for _, n := range others {
 			Expect(podUIDs(ctx, ds)[n]).To(Equal(before[n]), "the daemon pod on untainted node %s should keep running, not be replaced", n)
 		}
+		p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, tolerantPod.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred(), "pod %s on node %s tolerates VIPOnly=true:NoExecute: only pods without the toleration are evicted", tolerantPod.Name, target)
+		Expect(p.DeletionTimestamp).To(BeNil(), "pod %s on node %s tolerates VIPOnly=true:NoExecute and must not be evicted", tolerantPod.Name, target)
 
 		untainted := time.Now()
 		nodeChanges.RemoveTaint(ctx, target, vipOnly)
@@ -201,7 +208,12 @@ var _ = Describe("[sig-apps] DaemonSet toleration matching", Serial, Label("daem
 		ns := newNamespace(ctx, "ds-tolsec")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithToleration(corev1.Toleration{
 			Key: vipOnly.Key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &secs}).Obj()))
-		keptPod, liftedPod := onePodOn(ctx, ds, kept), onePodOn(ctx, ds, lifted)
+		// a second DaemonSet tolerates the taint for less: its pod on the tainted node goes first
+		const brief = 5 * time.Second
+		briefSecs := int64(brief / time.Second)
+		briefDS := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("brief-daemon", ns).WithToleration(corev1.Toleration{
+			Key: vipOnly.Key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &briefSecs}).Obj()))
+		keptPod, liftedPod, briefPod := onePodOn(ctx, ds, kept), onePodOn(ctx, ds, lifted), onePodOn(ctx, briefDS, kept)
 
 		tainted := time.Now()
 		nodeChanges.AddTaint(ctx, kept, vipOnly)
@@ -209,6 +221,18 @@ var _ = Describe("[sig-apps] DaemonSet toleration matching", Serial, Label("daem
 		nodeChanges.RemoveTaint(ctx, lifted, vipOnly)
 		Expect(time.Since(tainted)).To(BeNumerically("<", grace/2),
 			"precondition: the taint must be lifted from %s well within its %s tolerationSeconds", lifted, grace)
+
+		By(fmt.Sprintf("the pod tolerating the taint for %s goes first, while the one tolerating it for %s stays", brief, grace))
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, briefPod.Name, metav1.GetOptions{})
+			if err == nil {
+				g.Expect(p.DeletionTimestamp).NotTo(BeNil(), "daemon pod %s on node %s tolerates the taint for %s only: it should be evicted", p.Name, kept, brief)
+			}
+		}).WithTimeout(brief + timeouts.Short).Should(Succeed())
+		briefGone := time.Since(tainted)
+		framework.RecordLatency(fmt.Sprintf("NoExecute taint → pod with tolerationSeconds %d evicted (upper bound)", briefSecs), kept, briefGone)
+		Expect(briefGone).To(BeNumerically(">=", brief-2*time.Second), "daemon pod %s on node %s was evicted %s after the taint, before its tolerationSeconds %s", briefPod.Name, kept, briefGone.Round(time.Second), brief)
+		Expect(briefGone).To(BeNumerically("<", grace-2*time.Second), "the pod tolerating the taint for %s must go before the one tolerating it for %s", brief, grace)
 
 		By(fmt.Sprintf("the pod on %s stays past its tolerationSeconds (%s) while the pod on still-tainted %s is evicted", lifted, grace, kept))
 		Consistently(ctx, func(g Gomega) {
