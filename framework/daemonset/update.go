@@ -30,7 +30,7 @@ func UpdateMoment(pods []*corev1.Pod, expected []string) Moment {
 	perRevision := map[nodeRevision]int{}
 	ready := map[string]bool{}
 	for _, p := range pods {
-		node := targetNode(p)
+		node := TargetNode(p)
 		if p.DeletionTimestamp != nil {
 			m.DeletingPerNode[node]++
 			continue
@@ -81,7 +81,7 @@ func EarlyDeletions(pods []*corev1.Pod, minReady time.Duration) []string {
 		var best time.Time // the longest-ready successor on the node
 		found := false
 		for _, p := range pods {
-			if p == old || targetNode(p) != targetNode(old) || p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] == rev {
+			if p == old || TargetNode(p) != TargetNode(old) || p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] == rev {
 				continue
 			}
 			if since, ok := readySince(p); ok && (!found || since.Before(best)) {
@@ -91,19 +91,19 @@ func EarlyDeletions(pods []*corev1.Pod, minReady time.Duration) []string {
 		switch {
 		case !found:
 			out = append(out, fmt.Sprintf("node %s: pod %s (revision %s) deleted at %s while no pod of another revision was ready there",
-				targetNode(old), old.Name, rev, deleted.Format(time.RFC3339)))
+				TargetNode(old), old.Name, rev, deleted.Format(time.RFC3339)))
 		case deleted.Sub(best)+time.Second < minReady:
 			out = append(out, fmt.Sprintf("node %s: pod %s (revision %s) deleted at %s, its successor ready only since %s (%s < minReadySeconds %s)",
-				targetNode(old), old.Name, rev, deleted.Format(time.RFC3339), best.Format(time.RFC3339), deleted.Sub(best), minReady))
+				TargetNode(old), old.Name, rev, deleted.Format(time.RFC3339), best.Format(time.RFC3339), deleted.Sub(best), minReady))
 		}
 	}
 	sort.Strings(out)
 	return out
 }
 
-// targetNode is the node a daemon pod is for: where it is bound, or, while it waits for
+// TargetNode is the node a daemon pod is for: where it is bound, or, while it waits for
 // the scheduler, the node the controller pinned it to.
-func targetNode(p *corev1.Pod) string {
+func TargetNode(p *corev1.Pod) string {
 	if p.Spec.NodeName != "" {
 		return p.Spec.NodeName
 	}

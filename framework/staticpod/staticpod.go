@@ -116,9 +116,9 @@ func KubeletView(ctx context.Context, n nodeaccess.Node, dir string) string {
 // longer knows is not running; an answer that does not parse is an error, never "not
 // running".
 func ContainerRunning(ctx context.Context, n nodeaccess.Node, containerID string) (bool, error) {
-	_, id, ok := strings.Cut(containerID, "://")
-	if !ok || id == "" {
-		return false, fmt.Errorf("no container ID to look for on node %s (got %q)", n.Name(), containerID)
+	id, err := runtimeID(n, containerID)
+	if err != nil {
+		return false, err
 	}
 	out, err := n.Run(ctx, nil, "crictl", "inspect", "-o", "json", id)
 	if err != nil {
@@ -134,15 +134,39 @@ func ContainerRunning(ctx context.Context, n nodeaccess.Node, containerID string
 // the runtime on the node (crictl logs): it answers also while the kubelet no longer
 // serves the pod's logs, as for a static pod whose manifest is gone.
 func ContainerLogs(ctx context.Context, n nodeaccess.Node, containerID string) (string, error) {
-	_, id, ok := strings.Cut(containerID, "://")
-	if !ok || id == "" {
-		return "", fmt.Errorf("no container ID to read the logs of on node %s (got %q)", n.Name(), containerID)
+	id, err := runtimeID(n, containerID)
+	if err != nil {
+		return "", err
 	}
 	out, err := n.Run(ctx, nil, "crictl", "logs", id)
 	if err != nil {
 		return "", fmt.Errorf("crictl logs %s on node %s: %v: %s", id, n.Name(), err, firstLine(out))
 	}
 	return out, nil
+}
+
+// KillContainer sends SIGKILL to the main process of the container with the CRI
+// container ID (its PID from crictl inspect), as a crash would end it; the kubelet then
+// decides what happens next.
+func KillContainer(ctx context.Context, n nodeaccess.Node, containerID string) error {
+	id, err := runtimeID(n, containerID)
+	if err != nil {
+		return err
+	}
+	out, err := n.Run(ctx, nil, "sh", "-c", "kill -KILL $(crictl inspect -o go-template --template '{{.info.pid}}' "+id+")")
+	if err != nil {
+		return fmt.Errorf("killing the process of container %s on node %s: %v: %s", id, n.Name(), err, firstLine(out))
+	}
+	return nil
+}
+
+// runtimeID is the runtime's own ID in a pod status's "<runtime>://<id>".
+func runtimeID(n nodeaccess.Node, containerID string) (string, error) {
+	_, id, ok := strings.Cut(containerID, "://")
+	if !ok || id == "" {
+		return "", fmt.Errorf("no container ID to look for on node %s (got %q)", n.Name(), containerID)
+	}
+	return id, nil
 }
 
 // containerRunning reads `crictl inspect -o json` output (which may follow log lines).

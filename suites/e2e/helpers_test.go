@@ -17,6 +17,7 @@ import (
 	"github.com/dsconform/dsconform/framework/daemonset"
 	"github.com/dsconform/dsconform/framework/diagnostics"
 	"github.com/dsconform/dsconform/framework/node"
+	"github.com/dsconform/dsconform/framework/nodeaccess"
 	"github.com/dsconform/dsconform/framework/provenance"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
@@ -87,6 +88,16 @@ func requireNodeAccess() {
 	if !sess.HostsReachable() {
 		Skip("needs access to the nodes' hosts: the cluster under test is not a kind cluster; set E2E_NODE_ACCESS=agent to reach them through privileged agent pods (this changes files on nodes)")
 	}
+}
+
+// kindHostOf is the node's host through kind's exec, never an agent pod: a spec that
+// stops the node's kubelet cannot exec through the API. Changes are stamped as hostOf's.
+func kindHostOf(name string) node.Host {
+	GinkgoHelper()
+	requireKind()
+	kn, err := cluster.Node(name)
+	Expect(err).NotTo(HaveOccurred(), "kind node %s", name)
+	return node.Host{Node: nodeaccess.Kind(kn), Changer: nodeChanges}
 }
 
 // hostOf is the node's host, reached the configured way; every change made through it

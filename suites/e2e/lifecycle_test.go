@@ -17,8 +17,6 @@ import (
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
 	"github.com/dsconform/dsconform/framework/kindcluster"
-	"github.com/dsconform/dsconform/framework/node"
-	"github.com/dsconform/dsconform/framework/nodeaccess"
 )
 
 var addedNodes atomic.Int32
@@ -194,10 +192,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		}).Should(Succeed())
 
 		By("stopping the kubelet on " + target + ": the node stops reporting")
-		kn, err := cluster.Node(target)
-		Expect(err).NotTo(HaveOccurred())
-		// not an agent: exec through the API needs the kubelet this stops
-		h := node.Host{Node: nodeaccess.Kind(kn), Changer: nodeChanges}
+		h := kindHostOf(target)
 		stopped := time.Now()
 		h.StopService(ctx, "kubelet")
 

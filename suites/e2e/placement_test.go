@@ -19,6 +19,7 @@ import (
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
+	"github.com/dsconform/dsconform/framework/staticpod"
 )
 
 var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement"), func() {
@@ -72,10 +73,8 @@ var _ = Describe("[sig-apps] DaemonSet placement", Label("daemonset", "placement
 		h := hostOf(ctx, target)
 		pod := onePodOn(ctx, ds, target)
 		old := pod.Status.ContainerStatuses[0]
-		_, id, _ := strings.Cut(old.ContainerID, "://")
 		killed := time.Now()
-		out, err := h.Run(ctx, nil, "sh", "-c", "kill -KILL $(crictl inspect -o go-template --template '{{.info.pid}}' "+id+")")
-		Expect(err).NotTo(HaveOccurred(), "killing the process of container %s (pod %s) on node %s: %s", id, pod.Name, target, out)
+		Expect(staticpod.KillContainer(ctx, h.Node, old.ContainerID)).To(Succeed(), "killing daemon pod %s's container", pod.Name)
 		Eventually(ctx, func(g Gomega) {
 			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred(), "daemon pod %s on node %s: a crashed container is restarted in place, the pod stays", pod.Name, target)

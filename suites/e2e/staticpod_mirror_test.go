@@ -14,8 +14,6 @@ import (
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
-	"github.com/dsconform/dsconform/framework/node"
-	"github.com/dsconform/dsconform/framework/nodeaccess"
 	"github.com/dsconform/dsconform/framework/provenance"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
@@ -178,10 +176,7 @@ var _ = Describe("[sig-node] Static pods across a kubelet restart", Serial, Labe
 		requireKind()
 		ns, sn, before := startStaticPod(ctx, "sp-kubelet")
 		cid := before.Status.ContainerStatuses[0].ContainerID
-		kn, err := cluster.Node(sn.Name)
-		Expect(err).NotTo(HaveOccurred())
-		// not an agent: exec through the API needs the kubelet this stops
-		host := staticpod.Node{Name: sn.Name, Host: node.Host{Node: nodeaccess.Kind(kn), Changer: nodeChanges}, Dir: sn.Dir}
+		host := staticpod.Node{Name: sn.Name, Host: kindHostOf(sn.Name), Dir: sn.Dir}
 
 		By("stopping the kubelet on " + sn.Name + " and writing a second manifest while it is stopped")
 		host.StopService(ctx, "kubelet")

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -112,7 +113,7 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		Eventually(ctx, func(g Gomega) {
 			var fresh []string
 			for _, p := range listPods(ctx, g, ns, ds) {
-				if (daemonset.PinnedNode(&p) == target || p.Spec.NodeName == target) && p.Labels[revisionHashLabel] != oldHash {
+				if daemonset.TargetNode(&p) == target && p.Labels[revisionHashLabel] != oldHash {
 					fresh = append(fresh, p.Name)
 					createdAt = p.CreationTimestamp.Time
 				}
@@ -485,10 +486,7 @@ func expectSurgeInvariants(x daemonset.Extremes, overlapBound time.Duration) {
 func revisionsByNode(ctx context.Context, g Gomega, ds *appsv1.DaemonSet) map[string][]string {
 	out := map[string][]string{}
 	for _, p := range listPods(ctx, g, ds.Namespace, ds) {
-		n := p.Spec.NodeName
-		if n == "" {
-			n = daemonset.PinnedNode(&p)
-		}
+		n := daemonset.TargetNode(&p)
 		out[n] = append(out[n], p.Labels[revisionHashLabel])
 	}
 	for _, r := range out {
@@ -499,21 +497,9 @@ func revisionsByNode(ctx context.Context, g Gomega, ds *appsv1.DaemonSet) map[st
 
 // surgingNodes are the nodes running a live pod of oldHash and one of another revision.
 func surgingNodes(ctx context.Context, g Gomega, ds *appsv1.DaemonSet, oldHash string) []string {
-	old, fresh := map[string]bool{}, map[string]bool{}
-	for _, p := range listPods(ctx, g, ds.Namespace, ds) {
-		n := p.Spec.NodeName
-		if n == "" {
-			n = daemonset.PinnedNode(&p)
-		}
-		if p.Labels[revisionHashLabel] == oldHash {
-			old[n] = true
-		} else {
-			fresh[n] = true
-		}
-	}
 	var out []string
-	for n := range fresh {
-		if old[n] {
+	for n, revs := range revisionsByNode(ctx, g, ds) {
+		if slices.Contains(revs, oldHash) && slices.ContainsFunc(revs, func(r string) bool { return r != oldHash }) {
 			out = append(out, n)
 		}
 	}
