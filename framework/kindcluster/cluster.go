@@ -356,7 +356,11 @@ func (c *Cluster) Node(name string) (nodes.Node, error) {
 
 // LoadImage copies a local Docker image into every node's containerd, as
 // `kind load docker-image` does, skipping nodes that already have it.
-func (c *Cluster) LoadImage(image string) error {
+func (c *Cluster) LoadImage(image string) error { return c.LoadImageOn(image) }
+
+// LoadImageOn is LoadImage on the named nodes only (every node when none is named): a
+// node joined beside another one still joining loads into itself alone.
+func (c *Cluster) LoadImageOn(image string, names ...string) error {
 	id, err := exec.Command("docker", "image", "inspect", "-f", "{{.Id}}", image).Output()
 	if err != nil {
 		return fmt.Errorf("image %s is not in the local Docker engine: build it first (make workload-image)", image)
@@ -367,6 +371,9 @@ func (c *Cluster) LoadImage(image string) error {
 	}
 	var archive []byte
 	for _, n := range all {
+		if len(names) > 0 && !slices.Contains(names, n.String()) {
+			continue
+		}
 		if got, err := nodeutils.ImageID(n, image); err == nil && got == strings.TrimSpace(string(id)) {
 			continue
 		}

@@ -41,17 +41,25 @@ func (c *Cluster) AddWorker(ctx context.Context, in AddWorkerInput) (err error) 
 	if err != nil {
 		return err
 	}
+	// The configuration is copied from a worker kind made, never from one the suite
+	// joined: another may be joining right now, its configuration not yet written.
+	joined, err := c.StampedContainers(ctx)
+	if err != nil {
+		return err
+	}
 	var template, cp nodes.Node
 	for _, n := range all {
 		switch role, _ := n.Role(); role {
 		case "worker":
-			template = n
+			if _, ours := joined[n.String()]; !ours {
+				template = n
+			}
 		case "control-plane":
 			cp = n
 		}
 	}
 	if template == nil || cp == nil {
-		return fmt.Errorf("kind cluster %s needs a control plane and a worker to copy from", c.Name)
+		return fmt.Errorf("kind cluster %s needs a control plane and a worker made by kind to copy from", c.Name)
 	}
 	image, err := docker(ctx, "inspect", "-f", "{{.Config.Image}}", template.String())
 	if err != nil {

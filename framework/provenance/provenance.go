@@ -39,6 +39,10 @@ const (
 	ContainerLabel = Prefix + "run"
 	// ChangesAnnotation holds, on a Node, the JSON list of the suite's changes to it.
 	ChangesAnnotation = Prefix + "changes"
+	// OwnNodeTaintKey is the NoSchedule taint a node joined for one Ginkgo process's
+	// node-changing specs registers with (framework/ownnode): its value names the process,
+	// and no pod of any other spec tolerates it.
+	OwnNodeTaintKey = Prefix + "own-node"
 )
 
 // ObjectLabels are the labels that stamp an object the run creates.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,8 +17,10 @@ import (
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
 	"github.com/dsconform/dsconform/framework/diagnostics"
+	"github.com/dsconform/dsconform/framework/kindcluster"
 	"github.com/dsconform/dsconform/framework/node"
 	"github.com/dsconform/dsconform/framework/nodeaccess"
+	"github.com/dsconform/dsconform/framework/ownnode"
 	"github.com/dsconform/dsconform/framework/provenance"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
@@ -176,8 +179,14 @@ func mirrorOf(ns, name, nodeName string, replacing types.UID) staticpod.WaitForM
 // Skip), in a new namespace, and waits for its mirror pod to run.
 func startStaticPod(ctx context.Context, nsBase string) (string, staticpod.Node, *corev1.Pod) {
 	GinkgoHelper()
+	return startStaticPodOn(ctx, nsBase, eligibleNodes(ctx)[0])
+}
+
+// startStaticPodOn is startStaticPod on the named node.
+func startStaticPodOn(ctx context.Context, nsBase, nodeName string) (string, staticpod.Node, *corev1.Pod) {
+	GinkgoHelper()
 	ns := newNamespace(ctx, nsBase)
-	sn := onNode(ctx, eligibleNodes(ctx)[0])
+	sn := onNode(ctx, nodeName)
 	written := time.Now()
 	sn.Write(ctx, ns+"-web.yaml", staticPod("web", ns))
 	mirror := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, ""))
@@ -191,4 +200,84 @@ func getNode(ctx context.Context, name string) *corev1.Node {
 	n, err := clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	Expect(err).NotTo(HaveOccurred(), "reading node %s", name)
 	return n
+}
+
+// ownNodes is this process's node of its own (framework/ownnode), joined on first use.
+var ownNodes *ownnode.Pool
+
+// ownNodesUsed says whether specs that change one node get a node of their own: on a kind
+// cluster the suite brings up, yes; on an existing cluster they use a shared worker.
+func ownNodesUsed() bool { return !cfg.UseExistingCluster }
+
+// onOwnNode decorates a spec that stops, cuts off, joins, taints or cordons one node: with
+// a node of its own it runs beside the other specs; without (an existing cluster) it
+// works on a shared worker and runs alone.
+func onOwnNode() any {
+	if ownNodesUsed() {
+		return Label("own-node")
+	}
+	return Serial
+}
+
+// nodeOfItsOwn is the node the spec may stop, cut off, taint or cordon: this process's own
+// node (joined if it has none; removed if the spec fails, so the next spec gets a fresh
+// one), or on an existing cluster the first worker a plain DaemonSet runs on. It Skips
+// where nodes may not be changed.
+func nodeOfItsOwn(ctx context.Context) string {
+	GinkgoHelper()
+	requireNodeChanges()
+	if !ownNodesUsed() {
+		return needNodes(ctx, 1)[0]
+	}
+	requireKind()
+	if ownNodes == nil {
+		ownNodes = &ownnode.Pool{Proc: GinkgoParallelProcess(), Name: newWorkerName, Join: joinWorker, Remove: deleteWorker}
+	}
+	reused := ownNodes.Current() != ""
+	name, err := ownNodes.Acquire(ctx)
+	Expect(err).NotTo(HaveOccurred(), "a node of the spec's own")
+	DeferCleanup(func(ctx SpecContext) {
+		Expect(ownNodes.Release(ctx, !CurrentSpecReport().Failed())).To(Succeed())
+	}, NodeTimeout(2*time.Minute))
+	if reused {
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(kindcluster.NodeReady(getNode(ctx, name))).To(BeTrue(), "node %s, left by the process's previous spec, should be Ready", name)
+		}).WithTimeout(timeouts.NodeLifecycle).Should(Succeed())
+	}
+	return name
+}
+
+// anotherNodeOfItsOwn is a second node for a spec that changes two: a worker joined for
+// the spec alone and removed when it ends (after nodeOfItsOwn), or on an existing cluster
+// the second worker a plain DaemonSet runs on (it may Skip).
+func anotherNodeOfItsOwn(ctx context.Context) string {
+	GinkgoHelper()
+	if !ownNodesUsed() {
+		return needNodes(ctx, 2)[1]
+	}
+	name, _ := addWorker(ctx)
+	return name
+}
+
+// ownDaemonSet is newDaemonSet with the toleration of this process's own nodes, when
+// specs get nodes of their own.
+func ownDaemonSet(name, ns string) *daemonset.Builder {
+	b := newDaemonSet(name, ns)
+	if ownNodesUsed() {
+		b = b.WithToleration(ownnode.Toleration(GinkgoParallelProcess()))
+	}
+	return b
+}
+
+// nodesWithOwn lists the nodes an ownDaemonSet runs on now, own the first (the node of
+// the spec's own, from nodeOfItsOwn); it Skips with the reason when there are fewer than n.
+func nodesWithOwn(ctx context.Context, own string, n int) []string {
+	GinkgoHelper()
+	out := daemonset.ExpectedNodes(ownDaemonSet("plain", "default").Obj(), listNodes(ctx))
+	if len(out) < n {
+		Skip(fmt.Sprintf("needs %d nodes a DaemonSet without tolerations runs on; this cluster has %d (%s)", n, len(out), strings.Join(out, ", ")))
+	}
+	Expect(out).To(ContainElement(own), "node %s, the spec's own, should be one a DaemonSet tolerating it runs on", own)
+	rest := slices.DeleteFunc(slices.Clone(out), func(s string) bool { return s == own })
+	return append([]string{own}, node.DisturbLast(rest, listNodes(ctx), state.RunnerNode)...)
 }

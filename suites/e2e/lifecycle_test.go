@@ -12,32 +12,60 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
 	"github.com/dsconform/dsconform/framework/kindcluster"
+	"github.com/dsconform/dsconform/framework/ownnode"
 )
 
 var addedNodes atomic.Int32
 
-// addWorker joins a new kind worker to the cluster and waits until it is Ready.
-// Its removal (Node object and container) is registered first, so a failed join
-// or spec still leaves the topology as it was found.
+// newWorkerName names a node this process joins; names are never reused.
+func newWorkerName() string {
+	return fmt.Sprintf("%s-e2e-%d-%d", cluster.Name, GinkgoParallelProcess(), addedNodes.Add(1))
+}
+
+// addWorker joins a new kind worker of the spec's own (with nodes of their own, it
+// registers with the process's own-node taint besides the taints given) and waits until
+// it is Ready. Its removal (Node object and container) is registered first, so a failed
+// join or spec still leaves the topology as it was found.
 func addWorker(ctx context.Context, taints ...string) (string, time.Time) {
 	GinkgoHelper()
-	name := fmt.Sprintf("%s-e2e-%d-%d", cluster.Name, GinkgoParallelProcess(), addedNodes.Add(1))
+	name := newWorkerName()
 	DeferCleanup(func(ctx SpecContext) { removeWorker(ctx, name) }, NodeTimeout(2*time.Minute))
-	Expect(cluster.AddWorker(ctx, kindcluster.AddWorkerInput{Name: name, Run: state.RunID, Taints: taints})).To(Succeed(), "joining node %s", name)
-	Expect(cluster.LoadImage(cfg.WorkloadImage)).To(Succeed())
-	var ready time.Time
-	Eventually(ctx, func(g Gomega) {
+	if ownNodesUsed() {
+		taints = append([]string{ownnode.TaintArg(GinkgoParallelProcess())}, taints...)
+	}
+	joined := time.Now()
+	Expect(joinWorker(ctx, name, taints)).To(Succeed())
+	framework.RecordLatency("kind node join → node Ready", name, time.Since(joined))
+	return name, time.Now()
+}
+
+// joinWorker joins a kind worker with exactly the taints given, loads the workload image
+// and returns once the node is Ready and has its Lease.
+func joinWorker(ctx context.Context, name string, taints []string) error {
+	if err := cluster.AddWorker(ctx, kindcluster.AddWorkerInput{Name: name, Run: state.RunID, Taints: taints}); err != nil {
+		return fmt.Errorf("joining node %s: %w", name, err)
+	}
+	if err := cluster.LoadImageOn(cfg.WorkloadImage, name); err != nil {
+		return err
+	}
+	return framework.Poll(ctx, timeouts.Poll, timeouts.NodeLifecycle, func() error {
 		n, err := clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		g.Expect(err).NotTo(HaveOccurred(), "node %s should register", name)
-		g.Expect(kindcluster.NodeReady(n)).To(BeTrue(), "node %s should become Ready", name)
-		ready = time.Now()
-	}).WithTimeout(timeouts.NodeLifecycle).Should(Succeed())
-	return name, ready
+		if err != nil {
+			return fmt.Errorf("node %s has not registered: %w", name, err)
+		}
+		if !kindcluster.NodeReady(n) {
+			return fmt.Errorf("node %s is not Ready", name)
+		}
+		// the kubelet creates its node Lease a moment after it registers
+		if _, err := clients.Kube.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, name, metav1.GetOptions{}); err != nil {
+			return fmt.Errorf("node %s has no Lease yet: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // expectStaysForGood checks the pod tolerates every NoExecute taint its node carries now
@@ -68,27 +96,33 @@ func expectedWithJoined(ctx context.Context, ds *appsv1.DaemonSet, name string) 
 
 // removeWorker deletes the Node object (no drain) and the node container.
 func removeWorker(ctx context.Context, name string) {
-	err := clients.Kube.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		Fail(fmt.Sprintf("deleting Node %s: %v", name, err))
-	}
-	Expect(cluster.RemoveNode(ctx, name)).To(Succeed(), "removing node container %s", name)
+	GinkgoHelper()
+	Expect(deleteWorker(ctx, name)).To(Succeed())
 }
 
-var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("daemonset", "node-lifecycle", "disruptive", "node-access"), func() {
+func deleteWorker(ctx context.Context, name string) error {
+	err := clients.Kube.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting Node %s: %w", name, err)
+	}
+	if err := cluster.RemoveNode(ctx, name); err != nil {
+		return fmt.Errorf("removing node container %s: %w", name, err)
+	}
+	return nil
+}
+
+var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Label("daemonset", "node-lifecycle", "disruptive", "node-access"), func() {
 	BeforeEach(func() {
 		requireKind()
 		requireNodeChanges()
 	})
 
-	It("adds a daemon pod to a node that joins and garbage-collects it when the node is removed", Label("DS-NODE-01"), func(ctx SpecContext) {
+	It("adds a daemon pod to a node that joins and garbage-collects it when the node is removed", Label("DS-NODE-01"), onOwnNode(), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-nodeadd")
-		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		workers := eligibleNodes(ctx)
+		ds := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).Obj()))
+		workers := expectedFor(ctx, ds)
 
-		joined := time.Now()
 		name, ready := addWorker(ctx)
-		framework.RecordLatency("kind node join → node Ready", name, ready.Sub(joined))
 		expectPlacement(ctx, ds, expectedWithJoined(ctx, ds, name))
 		framework.RecordLatency("node Ready → daemon pod Running", name, time.Since(ready))
 		podOnNew := onePodOn(ctx, ds, name)
@@ -99,10 +133,10 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		expectPlacement(ctx, ds, workers)
 	})
 
-	It("keeps the daemon pod of a node whose machine stops until the Node is deleted, then garbage-collects it", Label("DS-NODE-04"), func(ctx SpecContext) {
+	It("keeps the daemon pod of a node whose machine stops until the Node is deleted, then garbage-collects it", Label("DS-NODE-04"), onOwnNode(), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-nodestop")
-		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		workers := eligibleNodes(ctx)
+		ds := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).Obj()))
+		workers := expectedFor(ctx, ds)
 		name, _ := addWorker(ctx)
 		expectPlacement(ctx, ds, expectedWithJoined(ctx, ds, name))
 		podOnNew := onePodOn(ctx, ds, name)
@@ -157,10 +191,10 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		expectPlacement(ctx, ds, workers)
 	})
 
-	It("gives a node that joins tainted no daemon pod until the DaemonSet tolerates the taint", Label("DS-NODE-02"), func(ctx SpecContext) {
+	It("gives a node that joins tainted no daemon pod until the DaemonSet tolerates the taint", Label("DS-NODE-02"), onOwnNode(), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-nodetaint")
-		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		workers := eligibleNodes(ctx)
+		ds := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).Obj()))
+		workers := expectedFor(ctx, ds)
 		name, _ := addWorker(ctx, "dsconform.e2e/new=yes:NoSchedule")
 		Expect(expectedFor(ctx, ds)).NotTo(ContainElement(name), "node %s joined tainted dsconform.e2e/new=yes:NoSchedule: DaemonSet %s, tolerating only %v, must not count it eligible (or the node registered without its taint)",
 			name, ds.Name, ds.Spec.Template.Spec.Tolerations)
@@ -173,10 +207,10 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		expectPlacement(ctx, ds, expectedWithJoined(ctx, ds, name))
 	})
 
-	It("keeps the daemon pod on an unreachable node while a pod with a short tolerationSeconds is evicted, and recovers", Label("DS-NODE-03"), func(ctx SpecContext) {
+	It("keeps the daemon pod on an unreachable node while a pod with a short tolerationSeconds is evicted, and recovers", Label("DS-NODE-03"), onOwnNode(), func(ctx SpecContext) {
+		target := nodeOfItsOwn(ctx)
 		ns := newNamespace(ctx, "ds-nodefail")
-		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		target := eligibleNodes(ctx)[0]
+		ds := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).Obj()))
 		dsPod := onePodOn(ctx, ds, target)
 		short := int64(5)
 		plain := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "plain", Namespace: ns}, Spec: corev1.PodSpec{NodeName: target,
@@ -219,7 +253,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Serial, Label("
 		// lifecycle controller; on a real cluster the unreachable node also carries
 		// unreachable:NoSchedule, which the controller's own tolerations do not cover.
 		By("creating a second DaemonSet while " + target + " is unreachable: it starts no pod there")
-		late := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("late-daemon", ns).Obj()))
+		late := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("late-daemon", ns).Obj()))
 		Expect(expectedFor(ctx, late)).NotTo(ContainElement(target), "node %s is unreachable and tainted unreachable:NoSchedule, which a daemon pod does not tolerate by default", target)
 		Consistently(ctx, func(g Gomega) {
 			g.Expect(daemonPods(ctx, g, late)).NotTo(HaveKey(target), "a new DaemonSet must start no pod on unreachable node %s", target)
@@ -256,9 +290,17 @@ func expectGarbageCollected(ctx context.Context, pod corev1.Pod, removed time.Ti
 	framework.RecordLatency("node removed → daemon pod garbage-collected", pod.Spec.NodeName, time.Since(removed))
 }
 
+// tolerate adds a toleration to the DaemonSet's template, keeping the ones it has (a
+// patch of the list would replace it: tolerations have no merge key).
 func tolerate(ctx context.Context, ds *appsv1.DaemonSet, t corev1.Toleration) {
 	GinkgoHelper()
-	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"tolerations":[{"key":%q,"operator":%q,"value":%q,"effect":%q}]}}}}`, t.Key, t.Operator, t.Value, t.Effect)
-	_, err := clients.Kube.AppsV1().DaemonSets(ds.Namespace).Patch(ctx, ds.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
-	Expect(err).NotTo(HaveOccurred(), "adding toleration %s to %s", t.Key, ds.Name)
+	Eventually(ctx, func() error {
+		cur, err := clients.Kube.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cur.Spec.Template.Spec.Tolerations = append(cur.Spec.Template.Spec.Tolerations, t)
+		_, err = clients.Kube.AppsV1().DaemonSets(ds.Namespace).Update(ctx, cur, metav1.UpdateOptions{})
+		return err
+	}).Should(Succeed(), "adding toleration %s to %s", t.Key, ds.Name)
 }

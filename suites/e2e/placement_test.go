@@ -162,7 +162,7 @@ var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset"
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 
-	It("runs the cluster's own DaemonSets (kube-proxy, the pod network) on every node", Label("DS-CP-04", "quick"), func(ctx SpecContext) {
+	It("runs the cluster's own DaemonSets (kube-proxy, the pod network) on every node", Label("DS-CP-04", "quick"), Serial, func(ctx SpecContext) {
 		nodes := listNodes(ctx)
 		dss, err := clients.Kube.AppsV1().DaemonSets("kube-system").List(ctx, metav1.ListOptions{})
 		Expect(err).NotTo(HaveOccurred())

@@ -14,10 +14,16 @@ import (
 	"github.com/dsconform/dsconform/framework/daemonset"
 )
 
-const selectLabel = "dsconform.e2e/monitor"
+// The specs label shared workers with keys of their process's own, which no other
+// running spec reads: they run beside the others without moving anyone's pods.
+var selectLabel, rank string
 
-var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset", "node-selection", "disruptive"), func() {
-	BeforeEach(requireNodeChanges)
+var _ = Describe("[sig-apps] DaemonSet node selection", Label("daemonset", "node-selection", "disruptive"), func() {
+	BeforeEach(func() {
+		requireNodeChanges()
+		selectLabel = fmt.Sprintf("dsconform.e2e/monitor-p%d", GinkgoParallelProcess())
+		rank = fmt.Sprintf("dsconform.e2e/rank-p%d", GinkgoParallelProcess())
+	})
 
 	It("runs pods only on nodes matching .spec.template.spec.nodeSelector", Label("DS-SEL-01"), func(ctx SpecContext) {
 		workers := needNodes(ctx, 2) // one matches the selector, one must not
@@ -32,7 +38,6 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Serial, Label("daemonset
 
 	It("runs pods only on nodes matching required node affinity", Label("DS-SEL-02"), func(ctx SpecContext) {
 		workers := needNodes(ctx, 3) // one per term, and one that matches neither
-		const rank = "dsconform.e2e/rank"
 		nodeChanges.SetLabel(ctx, workers[0], selectLabel, "gold")
 		nodeChanges.SetLabel(ctx, workers[1], rank, "7")
 		nodeChanges.SetLabel(ctx, workers[2], selectLabel, "bronze")

@@ -73,11 +73,12 @@ var _ = Describe("[sig-node] Static pods and DaemonSets side by side", Label("st
 	})
 })
 
-var _ = Describe("[sig-node] Static pods without the API server", Serial, Label("staticpod", "disruptive", "node-access"), func() {
+var _ = Describe("[sig-node] Static pods without the API server", Label("staticpod", "disruptive", "node-access"), func() {
 	BeforeEach(requireNodeChanges)
 
-	It("keep running while their node is cut off from the API server, and their mirror returns afterwards", Label("SP-MIX-02"), func(ctx SpecContext) {
-		ns, sn, mirror := startStaticPod(ctx, "sp-cutoff")
+	It("keep running while their node is cut off from the API server, and their mirror returns afterwards", Label("SP-MIX-02"), onOwnNode(), func(ctx SpecContext) {
+		requireNodeAccess()
+		ns, sn, mirror := startStaticPodOn(ctx, "sp-cutoff", nodeOfItsOwn(ctx))
 		containerID := mirror.Status.ContainerStatuses[0].ContainerID
 
 		nodes := listNodes(ctx)
@@ -171,10 +172,10 @@ func expectMirrorGeneration(ctx context.Context, mirror *corev1.Pod, nodeName st
 	}
 }
 
-var _ = Describe("[sig-node] Static pods across a kubelet restart", Serial, Label("staticpod", "disruptive", "node-access"), func() {
-	It("keep their container and mirror through a kubelet restart, and the kubelet starts a manifest written while it was stopped", Label("SP-KUBELET-01"), func(ctx SpecContext) {
+var _ = Describe("[sig-node] Static pods across a kubelet restart", Label("staticpod", "disruptive", "node-access"), func() {
+	It("keep their container and mirror through a kubelet restart, and the kubelet starts a manifest written while it was stopped", Label("SP-KUBELET-01"), onOwnNode(), func(ctx SpecContext) {
 		requireKind()
-		ns, sn, before := startStaticPod(ctx, "sp-kubelet")
+		ns, sn, before := startStaticPodOn(ctx, "sp-kubelet", nodeOfItsOwn(ctx))
 		cid := before.Status.ContainerStatuses[0].ContainerID
 		host := staticpod.Node{Name: sn.Name, Host: kindHostOf(sn.Name), Dir: sn.Dir}
 

@@ -211,40 +211,52 @@ var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-ac
 	})
 
 	It("are recreated by the kubelet when deleted through the API, without restarting the static pod", Label("SP-MIRROR-02"), longestFirst, func(ctx SpecContext) {
-		ns, sn, orig := startStaticPod(ctx, "sp-mirror-del")
-		containerID := orig.Status.ContainerStatuses[0].ContainerID
+		ns, sn, web := startStaticPod(ctx, "sp-mirror-del")
+		sn.Write(ctx, ns+"-forced.yaml", staticPod("forced", ns))
+		forced := staticpod.WaitForMirror(ctx, mirrorOf(ns, "forced", sn.Name, ""))
 
+		// Two static pods, one mirror deleted gracefully and one forced, at once: the
+		// kubelet recreates each at its next sync of that pod (73–82 s seen on 1.37), so
+		// both waits overlap.
 		zero := int64(0)
-		for _, del := range []struct {
-			how  string
-			opts metav1.DeleteOptions
-		}{{"graceful", metav1.DeleteOptions{}}, {"forced", metav1.DeleteOptions{GracePeriodSeconds: &zero}}} {
-			By("deleting the mirror pod (" + del.how + ")")
-			prev, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, orig.Name, metav1.GetOptions{})
-			Expect(err).NotTo(HaveOccurred())
-			Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, orig.Name, del.opts)).To(Succeed())
-			deleted := time.Now()
+		type deletion struct {
+			how     string
+			mirror  *corev1.Pod
+			opts    metav1.DeleteOptions
+			deleted time.Time
+		}
+		deletions := []*deletion{{how: "graceful", mirror: web}, {how: "forced", mirror: forced, opts: metav1.DeleteOptions{GracePeriodSeconds: &zero}}}
+		for _, d := range deletions {
+			By("deleting mirror pod " + d.mirror.Name + " (" + d.how + ")")
+			Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, d.mirror.Name, d.opts)).To(Succeed())
+			d.deleted = time.Now()
+		}
+		for _, d := range deletions {
+			containerID := d.mirror.Status.ContainerStatuses[0].ContainerID
 			Eventually(ctx, func(g Gomega) {
-				p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, orig.Name, metav1.GetOptions{})
-				g.Expect(err).NotTo(HaveOccurred(), "the kubelet on node %s should recreate mirror pod %s", sn.Name, orig.Name)
-				g.Expect(p.UID).NotTo(Equal(prev.UID), "mirror pod %s should be a new object after the %s delete", orig.Name, del.how)
-			}).WithTimeout(timeouts.KubeletSync).Should(Succeed()) // the kubelet recreates it at its next pod sync: 73–82 s seen on 1.37
-			framework.RecordLatency("mirror pod deleted ("+del.how+") → recreated", sn.Name, time.Since(deleted))
+				p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, d.mirror.Name, metav1.GetOptions{})
+				g.Expect(err).NotTo(HaveOccurred(), "the kubelet on node %s should recreate mirror pod %s", sn.Name, d.mirror.Name)
+				g.Expect(p.UID).NotTo(Equal(d.mirror.UID), "mirror pod %s should be a new object after the %s delete", d.mirror.Name, d.how)
+			}).WithTimeout(timeouts.KubeletSync).Should(Succeed())
+			framework.RecordLatency("mirror pod deleted ("+d.how+") → recreated", sn.Name, time.Since(d.deleted))
 			running, err := staticpod.ContainerRunning(ctx, sn.Node, containerID)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(running).To(BeTrue(), "on node %s the static pod's container %s must keep running through the %s delete of its mirror", sn.Name, containerID, del.how)
+			Expect(running).To(BeTrue(), "on node %s the static pod's container %s must keep running through the %s delete of its mirror", sn.Name, containerID, d.how)
+		}
+		for _, d := range deletions {
+			containerID := d.mirror.Status.ContainerStatuses[0].ContainerID
 			// The kubelet writes the recreated mirror's status at a later sync.
 			Eventually(ctx, func(g Gomega) {
-				p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, orig.Name, metav1.GetOptions{})
+				p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, d.mirror.Name, metav1.GetOptions{})
 				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(p.Status.ContainerStatuses).NotTo(BeEmpty(), "the kubelet on node %s has not reported the recreated mirror %s's container status yet", sn.Name, orig.Name)
+				g.Expect(p.Status.ContainerStatuses).NotTo(BeEmpty(), "the kubelet on node %s has not reported the recreated mirror %s's container status yet", sn.Name, d.mirror.Name)
 				g.Expect(p.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID),
-					"deleting the mirror pod must not restart the static pod's container on node %s", sn.Name)
-				g.Expect(p.Status.ContainerStatuses[0].RestartCount).To(BeZero())
+					"deleting the mirror pod %s (%s) must not restart the static pod's container on node %s", d.mirror.Name, d.how, sn.Name)
+				g.Expect(p.Status.ContainerStatuses[0].RestartCount).To(BeZero(), "restartCount of static pod %s on node %s after the %s delete of its mirror", d.mirror.Name, sn.Name, d.how)
 			}).WithTimeout(timeouts.KubeletSync).Should(Succeed())
-			framework.RecordLatency("mirror pod recreated ("+del.how+") → its status reported", sn.Name, time.Since(deleted))
+			framework.RecordLatency("mirror pod recreated ("+d.how+") → its status reported", sn.Name, time.Since(d.deleted))
 			Expect(staticpod.ContainerRunning(ctx, sn.Node, containerID)).To(BeTrue(),
-				"on node %s the static pod's container %s should still be running after the %s delete of its mirror", sn.Name, containerID, del.how)
+				"on node %s the static pod's container %s should still be running after the %s delete of its mirror", sn.Name, containerID, d.how)
 		}
 	})
 })

@@ -91,7 +91,12 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	framework.UseTiers(timeouts)
 }, NodeTimeout(framework.SuiteSetupLimit))
 
-var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
+// Every process first removes its node of its own, then the first ends the run.
+var _ = SynchronizedAfterSuite(func(ctx SpecContext) {
+	if ownNodes != nil {
+		Expect(ownNodes.Close(ctx)).To(Succeed())
+	}
+}, func(ctx SpecContext) {
 	if cfg.DryRun || sess == nil {
 		return
 	}

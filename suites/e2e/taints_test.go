@@ -19,17 +19,18 @@ import (
 // vipOnly is the seeds' NoExecute taint.
 var vipOnly = corev1.Taint{Key: "VIPOnly", Value: "true", Effect: corev1.TaintEffectNoExecute}
 
-var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "taints", "disruptive"), func() {
+var _ = Describe("[sig-apps] DaemonSet and taints", Label("daemonset", "taints", "disruptive"), func() {
 	BeforeEach(requireNodeChanges)
 
-	It("evicts the daemon pod from a node tainted NoExecute, keeps the others, and returns when untainted", Label("DS-TAINT-01"), func(ctx SpecContext) {
+	It("evicts the daemon pod from a node tainted NoExecute, keeps the others, and returns when untainted", Label("DS-TAINT-01"), onOwnNode(), func(ctx SpecContext) {
+		target := nodeOfItsOwn(ctx)
 		ns := newNamespace(ctx, "ds-noexec")
-		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		ds := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).Obj()))
 		// side by side on the tainted node: a DaemonSet whose pods tolerate the taint
-		tolerant := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("tolerant-daemon", ns).WithToleration(corev1.Toleration{
+		tolerant := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("tolerant-daemon", ns).WithToleration(corev1.Toleration{
 			Key: vipOnly.Key, Operator: corev1.TolerationOpEqual, Value: vipOnly.Value, Effect: corev1.TaintEffectNoExecute}).Obj()))
-		workers := needNodes(ctx, 2) // one tainted, the others must keep their pods
-		target, others := workers[0], workers[1:]
+		workers := nodesWithOwn(ctx, target, 2) // one tainted, the others must keep their pods
+		others := workers[1:]
 		before := podUIDs(ctx, ds)
 		tolerantPod := onePodOn(ctx, tolerant, target)
 
@@ -53,10 +54,10 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		framework.RecordLatency("taint removed → daemon pod running", target, time.Since(untainted))
 	})
 
-	It("marks a daemon pod evicted by a NoExecute taint with the DisruptionTarget condition before it is deleted", Label("DS-TAINT-08"), func(ctx SpecContext) {
+	It("marks a daemon pod evicted by a NoExecute taint with the DisruptionTarget condition before it is deleted", Label("DS-TAINT-08"), onOwnNode(), func(ctx SpecContext) {
+		target := nodeOfItsOwn(ctx)
 		ns := newNamespace(ctx, "ds-disrupted")
-		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		target := eligibleNodes(ctx)[0]
+		ds := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).Obj()))
 		victim := onePodOn(ctx, ds, target)
 		// The condition lives only while the pod terminates (1 s here): a watch sees the
 		// last state the API server had, which the Deleted event carries.
@@ -95,20 +96,19 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		Expect(found.Reason).To(Equal("DeletionByTaintManager"), "DisruptionTarget reason of pod %s evicted by a taint", victim.Name)
 	})
 
-	It("brings the daemon pod back to a NoExecute-tainted node once the DaemonSet tolerates the taint", Label("DS-TAINT-02"), func(ctx SpecContext) {
+	It("brings the daemon pod back to a NoExecute-tainted node once the DaemonSet tolerates the taint", Label("DS-TAINT-02"), onOwnNode(), func(ctx SpecContext) {
+		target := nodeOfItsOwn(ctx)
 		ns := newNamespace(ctx, "ds-tolerate")
-		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		workers := eligibleNodes(ctx)
-		nodeChanges.AddTaint(ctx, workers[0], vipOnly)
+		ds := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).Obj()))
+		workers := nodesWithOwn(ctx, target, 1)
+		nodeChanges.AddTaint(ctx, target, vipOnly)
 		expectPlacement(ctx, ds, workers[1:])
 
-		patch := `{"spec":{"template":{"spec":{"tolerations":[{"key":"VIPOnly","operator":"Equal","value":"true","effect":"NoExecute"}]}}}}`
-		_, err := clients.Kube.AppsV1().DaemonSets(ns).Patch(ctx, ds.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
-		Expect(err).NotTo(HaveOccurred(), "adding the VIPOnly toleration")
+		tolerate(ctx, ds, corev1.Toleration{Key: vipOnly.Key, Operator: corev1.TolerationOpEqual, Value: vipOnly.Value, Effect: corev1.TaintEffectNoExecute})
 		expectPlacement(ctx, ds, workers)
 	})
 
-	It("tolerates every taint with an empty key and operator Exists", Label("DS-TAINT-03"), func(ctx SpecContext) {
+	It("tolerates every taint with an empty key and operator Exists", Label("DS-TAINT-03"), Serial, func(ctx SpecContext) {
 		workers := needNodes(ctx, 2) // a NoExecute and a NoSchedule taint on two nodes
 		nodeChanges.AddTaint(ctx, workers[0], corev1.Taint{Key: "dsconform.e2e/exec", Value: "x", Effect: corev1.TaintEffectNoExecute})
 		nodeChanges.AddTaint(ctx, workers[1], corev1.Taint{Key: "dsconform.e2e/sched", Effect: corev1.TaintEffectNoSchedule})
@@ -119,11 +119,11 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		expectPlacement(ctx, ds, want)
 	})
 
-	It("keeps a running daemon pod on a node tainted NoSchedule, but a new DaemonSet gets none there", Label("DS-TAINT-04"), func(ctx SpecContext) {
+	It("keeps a running daemon pod on a node tainted NoSchedule, but a new DaemonSet gets none there", Label("DS-TAINT-04"), onOwnNode(), func(ctx SpecContext) {
+		target := nodeOfItsOwn(ctx)
 		ns := newNamespace(ctx, "ds-nosched")
-		first := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("first", ns).Obj()))
-		workers := needNodes(ctx, 2) // the second DaemonSet must run somewhere
-		target := workers[0]
+		first := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("first", ns).Obj()))
+		workers := nodesWithOwn(ctx, target, 2) // the second DaemonSet must run somewhere
 		uid := onePodOn(ctx, first, target).UID
 		misscheduled := func(st appsv1.DaemonSetStatus) bool {
 			return st.NumberMisscheduled == 1 && int(st.DesiredNumberScheduled) == len(workers)-1
@@ -136,7 +136,7 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		nodeChanges.AddTaint(ctx, target, corev1.Taint{Key: "dsconform.e2e/nosched", Value: "x", Effect: corev1.TaintEffectNoSchedule})
 		tainted := time.Now()
 
-		second := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("second", ns).Obj()))
+		second := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("second", ns).Obj()))
 		expectPlacement(ctx, second, workers[1:])
 		Consistently(ctx, func(g Gomega) {
 			g.Expect(podUIDsNow(ctx, g, first)[target]).To(Equal(uid), "DaemonSet first's pod on NoSchedule-tainted node %s must keep running unchanged", target)
@@ -163,29 +163,30 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Serial, Label("daemonset", "
 		expectPlacement(ctx, first, workers)
 	})
 
-	It("ignores PreferNoSchedule taints", Label("DS-TAINT-05"), func(ctx SpecContext) {
-		workers := eligibleNodes(ctx)
-		nodeChanges.AddTaint(ctx, workers[0], corev1.Taint{Key: "dsconform.e2e/prefer", Value: "x", Effect: corev1.TaintEffectPreferNoSchedule})
+	It("ignores PreferNoSchedule taints", Label("DS-TAINT-05"), onOwnNode(), func(ctx SpecContext) {
+		target := nodeOfItsOwn(ctx)
+		workers := nodesWithOwn(ctx, target, 1)
+		nodeChanges.AddTaint(ctx, target, corev1.Taint{Key: "dsconform.e2e/prefer", Value: "x", Effect: corev1.TaintEffectPreferNoSchedule})
 		ns := newNamespace(ctx, "ds-prefer")
-		ds := createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj())
+		ds := createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).Obj())
 		expectPlacement(ctx, ds, workers)
 	})
 })
 
-var _ = Describe("[sig-apps] DaemonSet toleration matching", Serial, Label("daemonset", "taints", "disruptive"), func() {
+var _ = Describe("[sig-apps] DaemonSet toleration matching", Label("daemonset", "taints", "disruptive"), func() {
 	BeforeEach(requireNodeChanges)
 
-	It("matches a taint by operator: Equal is the default and needs the taint's value, Exists with a key matches any value", Label("DS-TAINT-06"), func(ctx SpecContext) {
-		workers := needNodes(ctx, 2) // one tainted, one where every DaemonSet must run
-		target := workers[0]
+	It("matches a taint by operator: Equal is the default and needs the taint's value, Exists with a key matches any value", Label("DS-TAINT-06"), onOwnNode(), func(ctx SpecContext) {
+		target := nodeOfItsOwn(ctx)
+		workers := nodesWithOwn(ctx, target, 2) // one tainted, one where every DaemonSet must run
 		tier := corev1.Taint{Key: "dsconform.e2e/tier", Value: "gold", Effect: corev1.TaintEffectNoSchedule}
 		nodeChanges.AddTaint(ctx, target, tier)
 		ns := newNamespace(ctx, "ds-operators")
-		byDefault := createDaemonSet(ctx, newDaemonSet("operator-omitted", ns).WithToleration(
+		byDefault := createDaemonSet(ctx, ownDaemonSet("operator-omitted", ns).WithToleration(
 			corev1.Toleration{Key: tier.Key, Value: "gold", Effect: tier.Effect}).Obj())
-		wrongValue := createDaemonSet(ctx, newDaemonSet("equal-silver", ns).WithToleration(
+		wrongValue := createDaemonSet(ctx, ownDaemonSet("equal-silver", ns).WithToleration(
 			corev1.Toleration{Key: tier.Key, Operator: corev1.TolerationOpEqual, Value: "silver", Effect: tier.Effect}).Obj())
-		anyValue := createDaemonSet(ctx, newDaemonSet("exists-any-value", ns).WithToleration(
+		anyValue := createDaemonSet(ctx, ownDaemonSet("exists-any-value", ns).WithToleration(
 			corev1.Toleration{Key: tier.Key, Operator: corev1.TolerationOpExists, Effect: tier.Effect}).Obj())
 
 		By("operator omitted (Equal) with the taint's value: a pod on " + target)
@@ -200,18 +201,18 @@ var _ = Describe("[sig-apps] DaemonSet toleration matching", Serial, Label("daem
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 
-	It("cancels the eviction of a daemon pod when the NoExecute taint is removed before its tolerationSeconds expire", Label("DS-TAINT-07"), func(ctx SpecContext) {
-		workers := needNodes(ctx, 2) // one keeps the taint (its pod must be evicted), one loses it in time
-		kept, lifted := workers[0], workers[1]
+	It("cancels the eviction of a daemon pod when the NoExecute taint is removed before its tolerationSeconds expire", Label("DS-TAINT-07"), onOwnNode(), func(ctx SpecContext) {
+		// one keeps the taint (its pod must be evicted), one loses it in time
+		kept, lifted := nodeOfItsOwn(ctx), anotherNodeOfItsOwn(ctx)
 		const grace = 20 * time.Second
 		secs := int64(grace / time.Second)
 		ns := newNamespace(ctx, "ds-tolsec")
-		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).WithToleration(corev1.Toleration{
+		ds := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).WithToleration(corev1.Toleration{
 			Key: vipOnly.Key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &secs}).Obj()))
 		// a second DaemonSet tolerates the taint for less: its pod on the tainted node goes first
 		const brief = 5 * time.Second
 		briefSecs := int64(brief / time.Second)
-		briefDS := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("brief-daemon", ns).WithToleration(corev1.Toleration{
+		briefDS := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("brief-daemon", ns).WithToleration(corev1.Toleration{
 			Key: vipOnly.Key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &briefSecs}).Obj()))
 		keptPod, liftedPod, briefPod := onePodOn(ctx, ds, kept), onePodOn(ctx, ds, lifted), onePodOn(ctx, briefDS, kept)
 

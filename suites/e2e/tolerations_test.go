@@ -48,18 +48,18 @@ var _ = Describe("[sig-apps] DaemonSet default tolerations", Label("daemonset", 
 	})
 })
 
-var _ = Describe("[sig-apps] DaemonSet on cordoned nodes", Serial, Label("daemonset", "tolerations", "disruptive"), func() {
+var _ = Describe("[sig-apps] DaemonSet on cordoned nodes", Label("daemonset", "tolerations", "disruptive"), func() {
 	BeforeEach(requireNodeChanges)
 
-	It("keeps the daemon pod on a cordoned node and places a new DaemonSet's pod there too", Label("DS-TOL-03"), func(ctx SpecContext) {
+	It("keeps the daemon pod on a cordoned node and places a new DaemonSet's pod there too", Label("DS-TOL-03"), onOwnNode(), func(ctx SpecContext) {
+		target := nodeOfItsOwn(ctx)
 		ns := newNamespace(ctx, "ds-cordon")
-		first := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("first", ns).Obj()))
-		workers := eligibleNodes(ctx)
-		target := workers[0]
+		first := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("first", ns).Obj()))
+		workers := nodesWithOwn(ctx, target, 1)
 		uid := onePodOn(ctx, first, target).UID
 		nodeChanges.Cordon(ctx, target)
 
-		second := createDaemonSet(ctx, newDaemonSet("second", ns).Obj())
+		second := createDaemonSet(ctx, ownDaemonSet("second", ns).Obj())
 		expectPlacement(ctx, second, workers)
 		Consistently(ctx, func(g Gomega) {
 			g.Expect(podUIDsNow(ctx, g, first)[target]).To(Equal(uid), fmt.Sprintf("the daemon pod on cordoned node %s must keep running", target))
