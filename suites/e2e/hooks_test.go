@@ -69,7 +69,7 @@ var _ = ReportAfterEach(func(r SpecReport) {
 	}
 })
 
-// longestFirst starts the specs that wait minutes on the kubelet's sync before the others.
+// longestFirst starts the specs that wait minutes on the kubelet's sync or a node's timers before the others.
 var longestFirst = SpecPriority(10)
 
 var _ = ReportAfterSuite("dry-run listing", func(r Report) {

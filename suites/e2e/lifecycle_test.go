@@ -117,7 +117,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Label("daemonse
 		requireNodeChanges()
 	})
 
-	It("adds a daemon pod to a node that joins and garbage-collects it when the node is removed", Label("DS-NODE-01"), onOwnNode(), func(ctx SpecContext) {
+	It("adds a daemon pod to a node that joins and garbage-collects it when the node is removed", Label("DS-NODE-01"), onOwnNode(), longestFirst, func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-nodeadd")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).Obj()))
 		workers := expectedFor(ctx, ds)
@@ -133,7 +133,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Label("daemonse
 		expectPlacement(ctx, ds, workers)
 	})
 
-	It("keeps the daemon pod of a node whose machine stops until the Node is deleted, then garbage-collects it", Label("DS-NODE-04"), onOwnNode(), func(ctx SpecContext) {
+	It("keeps the daemon pod of a node whose machine stops until the Node is deleted, then garbage-collects it", Label("DS-NODE-04"), onOwnNode(), longestFirst, func(ctx SpecContext) {
 		ns := newNamespace(ctx, "ds-nodestop")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).Obj()))
 		workers := expectedFor(ctx, ds)
@@ -207,7 +207,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Label("daemonse
 		expectPlacement(ctx, ds, expectedWithJoined(ctx, ds, name))
 	})
 
-	It("keeps the daemon pod on an unreachable node while a pod with a short tolerationSeconds is evicted, and recovers", Label("DS-NODE-03"), onOwnNode(), func(ctx SpecContext) {
+	It("keeps the daemon pod on an unreachable node while a pod with a short tolerationSeconds is evicted, and recovers", Label("DS-NODE-03"), onOwnNode(), longestFirst, func(ctx SpecContext) {
 		target := nodeOfItsOwn(ctx)
 		ns := newNamespace(ctx, "ds-nodefail")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).Obj()))

@@ -76,7 +76,7 @@ var _ = Describe("[sig-node] Static pods and DaemonSets side by side", Label("st
 var _ = Describe("[sig-node] Static pods without the API server", Label("staticpod", "disruptive", "node-access"), func() {
 	BeforeEach(requireNodeChanges)
 
-	It("keep running while their node is cut off from the API server, and their mirror returns afterwards", Label("SP-MIX-02"), onOwnNode(), func(ctx SpecContext) {
+	It("keep running while their node is cut off from the API server, and their mirror returns afterwards", Label("SP-MIX-02"), onOwnNode(), longestFirst, func(ctx SpecContext) {
 		requireNodeAccess()
 		ns, sn, mirror := startStaticPodOn(ctx, "sp-cutoff", nodeOfItsOwn(ctx))
 		containerID := mirror.Status.ContainerStatuses[0].ContainerID
