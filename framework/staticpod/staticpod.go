@@ -160,10 +160,58 @@ func KillContainer(ctx context.Context, n nodeaccess.Node, containerID string) e
 	return nil
 }
 
+// Container is a container the runtime runs for a pod, as the CRI names it.
+type Container struct {
+	Name string // the container's name in the pod spec
+	ID   string // the runtime's own ID (without "<runtime>://")
+}
+
+// RunningContainers lists the running containers of the pod the kubelet runs as podName
+// in namespace ns (a static pod's is "<name>-<node>"), asking the runtime through the CRI
+// (crictl ps): it answers while the kubelet cannot reach the API server.
+func RunningContainers(ctx context.Context, n nodeaccess.Node, ns, podName string) ([]Container, error) {
+	out, err := n.Run(ctx, nil, "crictl", "ps", "-o", "json", "--state", "Running",
+		"--label", "io.kubernetes.pod.namespace="+ns, "--label", "io.kubernetes.pod.name="+podName)
+	if err != nil {
+		return nil, fmt.Errorf("crictl ps on node %s: %v: %s", n.Name(), err, firstLine(out))
+	}
+	return parseContainers(out)
+}
+
+// parseContainers reads `crictl ps -o json` output (which may follow log lines).
+func parseContainers(out string) ([]Container, error) {
+	i := strings.Index(out, "{")
+	if i < 0 {
+		return nil, fmt.Errorf("unexpected `crictl ps` output: %q", firstLine(out))
+	}
+	var v struct {
+		Containers []struct {
+			ID       string `json:"id"`
+			Metadata struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+		} `json:"containers"`
+	}
+	if err := json.NewDecoder(strings.NewReader(out[i:])).Decode(&v); err != nil {
+		return nil, fmt.Errorf("unexpected `crictl ps` output: %v: %q", err, firstLine(out[i:]))
+	}
+	var cs []Container
+	for _, c := range v.Containers {
+		cs = append(cs, Container{Name: c.Metadata.Name, ID: c.ID})
+	}
+	return cs, nil
+}
+
+// RuntimeID is the runtime's own ID in a pod status's "<runtime>://<id>" ("" if none).
+func RuntimeID(containerID string) string {
+	_, id, _ := strings.Cut(containerID, "://")
+	return id
+}
+
 // runtimeID is the runtime's own ID in a pod status's "<runtime>://<id>".
 func runtimeID(n nodeaccess.Node, containerID string) (string, error) {
-	_, id, ok := strings.Cut(containerID, "://")
-	if !ok || id == "" {
+	id := RuntimeID(containerID)
+	if id == "" {
 		return "", fmt.Errorf("no container ID to look for on node %s (got %q)", n.Name(), containerID)
 	}
 	return id, nil

@@ -161,3 +161,30 @@ func TestCheckMirrorContract(t *testing.T) {
 		}
 	}
 }
+
+func TestParseContainers(t *testing.T) {
+	out := `time="2026-11-30" level=warning msg="cgroup v1 is deprecated"
+{
+  "containers": [
+    {"id": "abc123", "podSandboxId": "p1", "metadata": {"name": "web-v2", "attempt": 0}, "state": "CONTAINER_RUNNING"},
+    {"id": "def456", "podSandboxId": "p1", "metadata": {"name": "sidecar", "attempt": 2}, "state": "CONTAINER_RUNNING"}
+  ]
+}`
+	got, err := parseContainers(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Container{{Name: "web-v2", ID: "abc123"}, {Name: "sidecar", ID: "def456"}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("parseContainers = %v, want %v", got, want)
+	}
+	if none, err := parseContainers(`{"containers": []}`); err != nil || len(none) != 0 {
+		t.Errorf("no containers: %v, %v", none, err)
+	}
+	if _, err := parseContainers("crictl: command not found"); err == nil {
+		t.Error("output without JSON must be an error, never \"no containers\"")
+	}
+	if RuntimeID("containerd://abc123") != "abc123" || RuntimeID("") != "" {
+		t.Error("RuntimeID")
+	}
+}

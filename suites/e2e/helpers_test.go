@@ -233,17 +233,22 @@ func nodeOfItsOwn(ctx context.Context) string {
 	if ownNodes == nil {
 		ownNodes = &ownnode.Pool{Proc: GinkgoParallelProcess(), Name: newWorkerName, Join: joinWorker, Remove: deleteWorker}
 	}
-	reused := ownNodes.Current() != ""
 	name, err := ownNodes.Acquire(ctx)
 	Expect(err).NotTo(HaveOccurred(), "a node of the spec's own")
 	DeferCleanup(func(ctx SpecContext) {
 		Expect(ownNodes.Release(ctx, !CurrentSpecReport().Failed())).To(Succeed())
 	}, NodeTimeout(2*time.Minute))
-	if reused {
-		Eventually(ctx, func(g Gomega) {
-			g.Expect(kindcluster.NodeReady(getNode(ctx, name))).To(BeTrue(), "node %s, left by the process's previous spec, should be Ready", name)
-		}).WithTimeout(timeouts.NodeLifecycle).Should(Succeed())
-	}
+	// Ready, and carrying no taint but its own: the node lifecycle controller lifts the
+	// not-ready (fresh node) or unreachable (a kubelet the previous spec stopped) taints
+	// a moment after the node is Ready again.
+	Eventually(ctx, func(g Gomega) {
+		n := getNode(ctx, name)
+		g.Expect(kindcluster.NodeReady(n)).To(BeTrue(), "node %s, the spec's own, should be Ready", name)
+		own := ownnode.Taint(GinkgoParallelProcess())
+		g.Expect(n.Spec.Taints).To(ConsistOf(And(HaveField("Key", own.Key), HaveField("Value", own.Value), HaveField("Effect", own.Effect))),
+			"node %s, the spec's own, should carry its own taint alone", name)
+		g.Expect(n.Spec.Unschedulable).To(BeFalse(), "node %s, the spec's own, is cordoned", name)
+	}).WithTimeout(timeouts.NodeLifecycle).Should(Succeed())
 	return name
 }
 

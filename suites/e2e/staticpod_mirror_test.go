@@ -120,6 +120,99 @@ var _ = Describe("[sig-node] Static pods without the API server", Label("staticp
 	})
 })
 
+var _ = Describe("[sig-node] A kubelet cut off from the API server", Label("staticpod", "disruptive", "node-access"), func() {
+	BeforeEach(requireNodeChanges)
+
+	It("starts a new static pod and applies an edit on its own, and their mirrors appear once it reaches the API server again", Label("SP-MIX-03"), onOwnNode(), longestFirst, func(ctx SpecContext) {
+		// Only kind's exec reaches a node whose kubelet is cut off both ways: through agent
+		// pods the undo of an IPv6 cut could not reach the node (see SP-MIX-02).
+		requireKind()
+		target := nodeOfItsOwn(ctx)
+		ns := newNamespace(ctx, "sp-standalone")
+		sn := onNode(ctx, target)
+		sn.Write(ctx, ns+"-edited.yaml", staticPod("edited", ns))
+		before := staticpod.WaitForMirror(ctx, mirrorOf(ns, "edited", sn.Name, ""))
+
+		// Every connection to the API server, over IPv4 and IPv6: kind's network is dual
+		// stack, and the kubelet redials over IPv6 when the IPv4 path is cut.
+		cpIP := internalIP(listNodes(ctx), controlPlaneNames(ctx)[0])
+		v4 := []string{"OUTPUT", "-p", "tcp", "-d", cpIP, "--dport", "6443", "-j", "REJECT"}
+		v6 := []string{"OUTPUT", "-p", "tcp", "--dport", "6443", "-j", "REJECT"}
+		By(fmt.Sprintf("cutting node %s off from the API server (%s:6443, and port 6443 over IPv6)", sn.Name, cpIP))
+		sn.InsertRule(ctx, provenance.IPTables, v4...)
+		sn.InsertRule(ctx, provenance.IP6Tables, v6...)
+		lease, err := clients.Kube.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, sn.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred(), "node %s's Lease", sn.Name)
+		renewed := lease.Spec.RenewTime.DeepCopy()
+
+		By("writing a new manifest and renaming the edited pod's container while the node is cut off")
+		sn.Write(ctx, ns+"-late.yaml", staticPod("late", ns))
+		sn.Write(ctx, ns+"-edited.yaml", staticPod("edited", ns, func(p *corev1.Pod) { p.Spec.Containers[0].Name = "web-v2" }))
+		written := time.Now()
+		lateName, editedName := staticpod.MirrorName("late", sn.Name), staticpod.MirrorName("edited", sn.Name)
+		var lateID, editedID string
+		var lateAfter, editedAfter time.Duration
+		// The window lasts until the runtime runs both pods as the files now say (what must
+		// happen), and at every poll of it the cut-off must hold (what must hold throughout):
+		// the kubelet does not renew its Lease, no mirror appears or changes. A broken
+		// cut-off ends the wait at once (StopTrying), so the pods were started by the
+		// kubelet alone.
+		Eventually(ctx, func(g Gomega) {
+			l, err := clients.Kube.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, sn.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			if !l.Spec.RenewTime.Equal(renewed) {
+				StopTrying(fmt.Sprintf("node %s renewed its Lease (%s → %s): its kubelet still reaches the API server", sn.Name, renewed.Time, l.Spec.RenewTime.Time)).Now()
+			}
+			if _, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, lateName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				StopTrying(fmt.Sprintf("a mirror of static pod late appeared while node %s was cut off (get: %v)", sn.Name, err)).Now()
+			}
+			m, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, editedName, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "the mirror of static pod edited stays in the API while node %s is cut off", sn.Name)
+			if m.UID != before.UID {
+				StopTrying(fmt.Sprintf("mirror %s was replaced while node %s was cut off", editedName, sn.Name)).Now()
+			}
+			if lateID == "" {
+				late, err := staticpod.RunningContainers(ctx, sn.Node, ns, lateName)
+				g.Expect(err).NotTo(HaveOccurred())
+				if len(late) == 1 {
+					lateID, lateAfter = late[0].ID, time.Since(written)
+				}
+			}
+			if editedID == "" {
+				edited, err := staticpod.RunningContainers(ctx, sn.Node, ns, editedName)
+				g.Expect(err).NotTo(HaveOccurred())
+				if len(edited) == 1 && edited[0].Name == "web-v2" {
+					editedID, editedAfter = edited[0].ID, time.Since(written)
+				}
+			}
+			g.Expect(lateID).NotTo(BeEmpty(), "node %s, cut off from the API server: the kubelet should run the new static pod late alone (it runs %v)", sn.Name, containersOf(ctx, sn, ns, lateName))
+			g.Expect(editedID).NotTo(BeEmpty(), "node %s, cut off from the API server: the kubelet should run the edited pod's renamed container web-v2 alone (it runs %v)", sn.Name, containersOf(ctx, sn, ns, editedName))
+		}).WithTimeout(timeouts.KubeletSync).WithPolling(timeouts.HoldPoll).Should(Succeed())
+		framework.RecordLatency("manifest written on a cut-off node → its container running", sn.Name, lateAfter)
+		framework.RecordLatency("manifest edited on a cut-off node → the new container running", sn.Name, editedAfter)
+
+		By("reconnecting: the mirrors catch up with what runs")
+		sn.DeleteRule(ctx, provenance.IP6Tables, v6...)
+		sn.DeleteRule(ctx, provenance.IPTables, v4...)
+		lateMirror := staticpod.WaitForMirror(ctx, mirrorOf(ns, "late", sn.Name, ""))
+		editedMirror := staticpod.WaitForMirror(ctx, mirrorOf(ns, "edited", sn.Name, before.UID))
+		Expect(staticpod.RuntimeID(lateMirror.Status.ContainerStatuses[0].ContainerID)).To(Equal(lateID),
+			"node %s: the mirror of late must show the container the kubelet started while cut off, not a new one", sn.Name)
+		Expect(editedMirror.Spec.Containers[0].Name).To(Equal("web-v2"), "node %s: the new mirror of edited reflects the edit", sn.Name)
+		Expect(staticpod.RuntimeID(editedMirror.Status.ContainerStatuses[0].ContainerID)).To(Equal(editedID),
+			"node %s: the mirror of edited must show the container the kubelet started while cut off, not a new one", sn.Name)
+	})
+})
+
+// containersOf names the running containers of a pod on the node, for a failure message.
+func containersOf(ctx context.Context, sn staticpod.Node, ns, pod string) any {
+	cs, err := staticpod.RunningContainers(ctx, sn.Node, ns, pod)
+	if err != nil {
+		return err
+	}
+	return cs
+}
+
 var _ = Describe("[sig-node] Mirror pod generation", Label("staticpod", "mirror", "node-access"), func() {
 	It("stays at metadata.generation 1 with no observedGeneration, also for the new mirror an edit brings", Label("SP-MIRROR-05"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "sp-mirror-gen")

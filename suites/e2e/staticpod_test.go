@@ -106,6 +106,12 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 			running, err := staticpod.ContainerRunning(ctx, sn.Node, c.ContainerID)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(running).To(BeTrue(), "node %s: the re-added static pod's container %s should run", sn.Name, c.ContainerID)
+			// Under load the kubelet restarted it a second time up to one directory pass
+			// (fileCheckFrequency) after the first: the pod has settled once its container
+			// has run for longer than that.
+			g.Expect(c.State.Running).NotTo(BeNil(), "node %s: the re-added static pod's container state", sn.Name)
+			g.Expect(time.Since(c.State.Running.StartedAt.Time)).To(BeNumerically(">", timeouts.HoldLong),
+				"node %s: the re-added static pod's container %s has not run for %s yet", sn.Name, c.ContainerID, timeouts.HoldLong)
 			settled = p
 		}).WithTimeout(timeouts.KubeletSync).WithPolling(timeouts.Poll).Should(Succeed())
 		// the kubelet rereads its directory every fileCheckFrequency: HoldLong outlasts one pass
@@ -123,7 +129,7 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 	It("upgrades a host-network static pod with a port when its container's name changes: the new pod starts once the old one has released the port", Label("SP-FILE-08"), func(ctx SpecContext) {
 		ns := newNamespace(ctx, "sp-hostport")
 		sn := onNode(ctx, eligibleNodes(ctx)[0])
-		const port = 18700 // the host's port, taken by whichever version runs (DS-TOL-02 uses 18081–18083, DS-NET-01 18501–18503)
+		const port = 18700 // the host's port, taken by whichever version runs (DS-TOL-02, DS-TOL-04 and DS-NET-01 use 18080, 18600 and 18500 + the process number)
 		hostServer := func(container string) func(*corev1.Pod) {
 			return func(p *corev1.Pod) {
 				p.Spec.HostNetwork = true

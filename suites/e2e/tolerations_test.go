@@ -1,12 +1,18 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"slices"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
+	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
 )
 
@@ -66,3 +72,65 @@ var _ = Describe("[sig-apps] DaemonSet on cordoned nodes", Label("daemonset", "t
 		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 })
+
+var _ = Describe("[sig-apps] DaemonSet on a network-unavailable node", Label("daemonset", "tolerations", "disruptive"), func() {
+	BeforeEach(requireNodeChanges)
+
+	It("runs only host-network daemon pods on a node whose network is unavailable, also while it is cordoned", Label("DS-TOL-04"), onOwnNode(), func(ctx SpecContext) {
+		// The suite sets a Node's condition only on a node it joined for the spec.
+		requireKind()
+		target, _ := addWorker(ctx)
+		set := time.Now()
+		setNetworkUnavailable(ctx, target)
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(getNode(ctx, target).Spec.Taints).To(ContainElement(And(HaveField("Key", daemonset.TaintNetworkUnavailable), HaveField("Effect", corev1.TaintEffectNoSchedule))),
+				"node %s has condition NetworkUnavailable=True: the node lifecycle controller should taint it %s:NoSchedule", target, daemonset.TaintNetworkUnavailable)
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+		framework.RecordLatency("NetworkUnavailable=True → network-unavailable:NoSchedule taint", target, time.Since(set))
+		nodeChanges.Cordon(ctx, target)
+
+		ns := newNamespace(ctx, "ds-netunavail")
+		// Host-network pods share the node's ports: one port per parallel process.
+		port := int32(18600 + GinkgoParallelProcess())
+		hostNet := createDaemonSet(ctx, ownDaemonSet("hostnet-daemon", ns).WithHostNetwork().WithPort(port).Obj())
+		podNet := createDaemonSet(ctx, ownDaemonSet("podnet-daemon", ns).Obj())
+		Expect(expectedFor(ctx, hostNet)).To(ContainElement(target), "node %s (network unavailable, cordoned) is eligible for a host-network DaemonSet", target)
+		Expect(expectedFor(ctx, podNet)).NotTo(ContainElement(target), "node %s (network unavailable) is not eligible for a pod-network DaemonSet", target)
+		expectPlacement(ctx, hostNet, expectedFor(ctx, hostNet))
+		expectPlacement(ctx, podNet, expectedFor(ctx, podNet))
+		Consistently(ctx, func(g Gomega) {
+			g.Expect(daemonPods(ctx, g, hostNet)).To(HaveKey(target), "the host-network daemon pod on node %s (network unavailable, cordoned) must keep running", target)
+			g.Expect(daemonPods(ctx, g, podNet)).NotTo(HaveKey(target), "a pod-network DaemonSet must get no pod on node %s, tainted %s:NoSchedule", target, daemonset.TaintNetworkUnavailable)
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
+	})
+})
+
+// setNetworkUnavailable sets the NetworkUnavailable condition of a node joined for the
+// spec (the node as a whole carries the run's stamp and is removed when the spec ends)
+// and removes it again at cleanup: kind's nodes have none, and the kubelet leaves a
+// condition it does not own alone.
+func setNetworkUnavailable(ctx context.Context, name string) {
+	GinkgoHelper()
+	edit := func(ctx context.Context, mutate func([]corev1.NodeCondition) []corev1.NodeCondition) error {
+		return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			n, err := clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			n.Status.Conditions = mutate(n.Status.Conditions)
+			_, err = clients.Kube.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+			return err
+		})
+	}
+	without := func(cs []corev1.NodeCondition) []corev1.NodeCondition {
+		return slices.DeleteFunc(cs, func(c corev1.NodeCondition) bool { return c.Type == corev1.NodeNetworkUnavailable })
+	}
+	DeferCleanup(func(ctx SpecContext) {
+		Expect(edit(ctx, without)).To(Succeed(), "removing the NetworkUnavailable condition of node %s", name)
+	})
+	now := metav1.Now()
+	Expect(edit(ctx, func(cs []corev1.NodeCondition) []corev1.NodeCondition {
+		return append(without(cs), corev1.NodeCondition{Type: corev1.NodeNetworkUnavailable, Status: corev1.ConditionTrue,
+			Reason: "DsconformNoRoute", Message: "set by dsconform " + CurrentSpecReport().LeafNodeText, LastTransitionTime: now, LastHeartbeatTime: now})
+	})).To(Succeed(), "setting condition NetworkUnavailable=True on node %s", name)
+}
