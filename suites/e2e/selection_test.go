@@ -87,20 +87,6 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Label("daemonset", "node
 		framework.RecordLatency("node label removed → daemon pod deleted", workers[0], time.Since(unlabelled))
 	})
 
-	It("pins every created pod to its node with required affinity matchFields metadata.name", Label("DS-SEL-04"), func(ctx SpecContext) {
-		ns := newNamespace(ctx, "ds-pinned")
-		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
-		Eventually(ctx, func(g Gomega) {
-			pods := daemonPods(ctx, g, ds)
-			g.Expect(pods).NotTo(BeEmpty())
-			for n, ps := range pods {
-				g.Expect(daemonset.RequiredTerms(&ps[0].Spec)).To(ContainElement(
-					HaveField("MatchFields", ContainElement(corev1.NodeSelectorRequirement{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{n}}))),
-					"pod %s on node %s should be pinned to it by a required node affinity term (its required terms)", ps[0].Name, n)
-			}
-		}).Should(Succeed())
-	})
-
 	It("moves its pods when the DaemonSet's own nodeSelector changes", Label("DS-SEL-05"), func(ctx SpecContext) {
 		workers := needNodes(ctx, 2) // the pods move from one labelled node to the other
 		blue, green := workers[0], workers[1]
@@ -143,5 +129,23 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Label("daemonset", "node
 		Expect(err).NotTo(HaveOccurred())
 		Expect(daemonset.RequiredTerms(&cur.Spec.Template.Spec)).To(Equal([]corev1.NodeSelectorTerm{own}),
 			"the DaemonSet's template must keep its own node affinity: no changes are made to spec.template")
+	})
+})
+
+// DS-SEL-04 changes no node: it runs wherever the suite runs, outside the node-selection
+// specs' requirement that nodes may be changed.
+var _ = Describe("[sig-apps] DaemonSet pod pinning", Label("daemonset", "node-selection"), func() {
+	It("pins every created pod to its node with required affinity matchFields metadata.name", Label("DS-SEL-04"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-pinned")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		Eventually(ctx, func(g Gomega) {
+			pods := daemonPods(ctx, g, ds)
+			g.Expect(pods).NotTo(BeEmpty())
+			for n, ps := range pods {
+				g.Expect(daemonset.RequiredTerms(&ps[0].Spec)).To(ContainElement(
+					HaveField("MatchFields", ContainElement(corev1.NodeSelectorRequirement{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{n}}))),
+					"pod %s on node %s should be pinned to it by a required node affinity term (its required terms)", ps[0].Name, n)
+			}
+		}).Should(Succeed())
 	})
 })
