@@ -95,6 +95,3 @@ func (p *Pool) Close(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Current is the node the process holds now ("" when none).
-func (p *Pool) Current() string { return p.current }

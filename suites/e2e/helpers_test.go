@@ -52,8 +52,14 @@ func eligibleNodes(ctx context.Context) []string {
 // Skips with the reason when there are fewer than n.
 func needNodes(ctx context.Context, n int) []string {
 	GinkgoHelper()
+	return needNodesFor(ctx, newDaemonSet("plain", "default"), n)
+}
+
+// needNodesFor is needNodes for the DaemonSet b builds.
+func needNodesFor(ctx context.Context, b *daemonset.Builder, n int) []string {
+	GinkgoHelper()
 	nodes := listNodes(ctx)
-	out := daemonset.ExpectedNodes(newDaemonSet("plain", "default").Obj(), nodes)
+	out := daemonset.ExpectedNodes(b.Obj(), nodes)
 	if len(out) < n {
 		Skip(fmt.Sprintf("needs %d nodes a DaemonSet without tolerations runs on; this cluster has %d (%s)", n, len(out), strings.Join(out, ", ")))
 	}
@@ -278,11 +284,7 @@ func ownDaemonSet(name, ns string) *daemonset.Builder {
 // the spec's own, from nodeOfItsOwn); it Skips with the reason when there are fewer than n.
 func nodesWithOwn(ctx context.Context, own string, n int) []string {
 	GinkgoHelper()
-	out := daemonset.ExpectedNodes(ownDaemonSet("plain", "default").Obj(), listNodes(ctx))
-	if len(out) < n {
-		Skip(fmt.Sprintf("needs %d nodes a DaemonSet without tolerations runs on; this cluster has %d (%s)", n, len(out), strings.Join(out, ", ")))
-	}
+	out := needNodesFor(ctx, ownDaemonSet("plain", "default"), n)
 	Expect(out).To(ContainElement(own), "node %s, the spec's own, should be one a DaemonSet tolerating it runs on", own)
-	rest := slices.DeleteFunc(slices.Clone(out), func(s string) bool { return s == own })
-	return append([]string{own}, node.DisturbLast(rest, listNodes(ctx), state.RunnerNode)...)
+	return append([]string{own}, slices.DeleteFunc(out, func(s string) bool { return s == own })...)
 }

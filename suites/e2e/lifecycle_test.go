@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
@@ -294,7 +295,7 @@ func expectGarbageCollected(ctx context.Context, pod corev1.Pod, removed time.Ti
 // patch of the list would replace it: tolerations have no merge key).
 func tolerate(ctx context.Context, ds *appsv1.DaemonSet, t corev1.Toleration) {
 	GinkgoHelper()
-	Eventually(ctx, func() error {
+	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cur, err := clients.Kube.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -302,5 +303,5 @@ func tolerate(ctx context.Context, ds *appsv1.DaemonSet, t corev1.Toleration) {
 		cur.Spec.Template.Spec.Tolerations = append(cur.Spec.Template.Spec.Tolerations, t)
 		_, err = clients.Kube.AppsV1().DaemonSets(ds.Namespace).Update(ctx, cur, metav1.UpdateOptions{})
 		return err
-	}).Should(Succeed(), "adding toleration %s to %s", t.Key, ds.Name)
+	})).To(Succeed(), "adding toleration %s to %s", t.Key, ds.Name)
 }

@@ -81,16 +81,12 @@ var _ = Describe("[sig-node] Static pods without the API server", Label("staticp
 		ns, sn, mirror := startStaticPodOn(ctx, "sp-cutoff", nodeOfItsOwn(ctx))
 		containerID := mirror.Status.ContainerStatuses[0].ContainerID
 
-		nodes := listNodes(ctx)
-		cpIP := internalIP(nodes, controlPlaneNames(ctx)[0])
 		// IPv4 only, on purpose: on kind's dual-stack network the kubelet redials the API
 		// server over IPv6 about 45 s after the cut (its idle connection is dropped), which
 		// bounds the window below. A complete cut-off (ip6tables too) was tried: through node
 		// agents the undo then cannot reach the node (exec needs that kubelet), and the node
 		// stayed cut off. See NOTES.
-		rule := []string{"OUTPUT", "-p", "tcp", "-d", cpIP, "--dport", "6443", "-j", "REJECT"}
-		By(fmt.Sprintf("cutting node %s off from the API server at %s:6443", sn.Name, cpIP))
-		sn.InsertRule(ctx, provenance.IPTables, rule...)
+		cut := cutOffFromAPIServer(ctx, sn, false)
 
 		// With the node cut off its kubelet cannot recreate a deleted mirror: delete it
 		// (forced: a graceful delete waits for the unreachable kubelet), so its return
@@ -98,9 +94,7 @@ var _ = Describe("[sig-node] Static pods without the API server", Label("staticp
 		zero := int64(0)
 		Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, mirror.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})).To(Succeed())
 		staticpod.WaitForMirrorGone(ctx, mirrorOf(ns, "web", sn.Name, ""))
-		lease, err := clients.Kube.CoordinationV1().Leases("kube-node-lease").Get(ctx, sn.Name, metav1.GetOptions{})
-		Expect(err).NotTo(HaveOccurred(), "node %s's Lease", sn.Name)
-		renewed := lease.Spec.RenewTime.DeepCopy()
+		cut.markLease(ctx)
 		// Throughout the window: the container runs, the kubelet cannot put the mirror
 		// back, and it cannot renew its node Lease (renewed every 10 s when connected).
 		Consistently(ctx, func(g Gomega) {
@@ -109,12 +103,12 @@ var _ = Describe("[sig-node] Static pods without the API server", Label("staticp
 			g.Expect(running).To(BeTrue(), "static pod container %s on cut-off node %s must keep running", containerID, sn.Name)
 			_, err = clients.Kube.CoreV1().Pods(ns).Get(ctx, mirror.Name, metav1.GetOptions{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "mirror %s/%s must stay absent while node %s is cut off (it is back: the cut-off did not hold): %v", ns, mirror.Name, sn.Name, err)
-			l, err := clients.Kube.CoordinationV1().Leases("kube-node-lease").Get(ctx, sn.Name, metav1.GetOptions{})
+			moved, err := cut.leaseRenewed(ctx)
 			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(l.Spec.RenewTime.Equal(renewed)).To(BeTrue(), "node %s renewed its Lease (%s → %s): its kubelet still reaches the API server", sn.Name, renewed.Time, l.Spec.RenewTime.Time)
+			g.Expect(moved).To(BeEmpty())
 		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
-		sn.DeleteRule(ctx, provenance.IPTables, rule...)
+		cut.reconnect(ctx)
 		back := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, ""))
 		Expect(back.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID), "the same container ran through the cut-off")
 	})
@@ -135,15 +129,8 @@ var _ = Describe("[sig-node] A kubelet cut off from the API server", Label("stat
 
 		// Every connection to the API server, over IPv4 and IPv6: kind's network is dual
 		// stack, and the kubelet redials over IPv6 when the IPv4 path is cut.
-		cpIP := internalIP(listNodes(ctx), controlPlaneNames(ctx)[0])
-		v4 := []string{"OUTPUT", "-p", "tcp", "-d", cpIP, "--dport", "6443", "-j", "REJECT"}
-		v6 := []string{"OUTPUT", "-p", "tcp", "--dport", "6443", "-j", "REJECT"}
-		By(fmt.Sprintf("cutting node %s off from the API server (%s:6443, and port 6443 over IPv6)", sn.Name, cpIP))
-		sn.InsertRule(ctx, provenance.IPTables, v4...)
-		sn.InsertRule(ctx, provenance.IP6Tables, v6...)
-		lease, err := clients.Kube.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, sn.Name, metav1.GetOptions{})
-		Expect(err).NotTo(HaveOccurred(), "node %s's Lease", sn.Name)
-		renewed := lease.Spec.RenewTime.DeepCopy()
+		cut := cutOffFromAPIServer(ctx, sn, true)
+		cut.markLease(ctx)
 
 		By("writing a new manifest and renaming the edited pod's container while the node is cut off")
 		sn.Write(ctx, ns+"-late.yaml", staticPod("late", ns))
@@ -158,10 +145,10 @@ var _ = Describe("[sig-node] A kubelet cut off from the API server", Label("stat
 		// cut-off ends the wait at once (StopTrying), so the pods were started by the
 		// kubelet alone.
 		Eventually(ctx, func(g Gomega) {
-			l, err := clients.Kube.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, sn.Name, metav1.GetOptions{})
+			moved, err := cut.leaseRenewed(ctx)
 			g.Expect(err).NotTo(HaveOccurred())
-			if !l.Spec.RenewTime.Equal(renewed) {
-				StopTrying(fmt.Sprintf("node %s renewed its Lease (%s → %s): its kubelet still reaches the API server", sn.Name, renewed.Time, l.Spec.RenewTime.Time)).Now()
+			if moved != "" {
+				StopTrying(moved).Now()
 			}
 			if _, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, lateName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				StopTrying(fmt.Sprintf("a mirror of static pod late appeared while node %s was cut off (get: %v)", sn.Name, err)).Now()
@@ -192,8 +179,7 @@ var _ = Describe("[sig-node] A kubelet cut off from the API server", Label("stat
 		framework.RecordLatency("manifest edited on a cut-off node → the new container running", sn.Name, editedAfter)
 
 		By("reconnecting: the mirrors catch up with what runs")
-		sn.DeleteRule(ctx, provenance.IP6Tables, v6...)
-		sn.DeleteRule(ctx, provenance.IPTables, v4...)
+		cut.reconnect(ctx)
 		lateMirror := staticpod.WaitForMirror(ctx, mirrorOf(ns, "late", sn.Name, ""))
 		editedMirror := staticpod.WaitForMirror(ctx, mirrorOf(ns, "edited", sn.Name, before.UID))
 		Expect(staticpod.RuntimeID(lateMirror.Status.ContainerStatuses[0].ContainerID)).To(Equal(lateID),
@@ -203,6 +189,59 @@ var _ = Describe("[sig-node] A kubelet cut off from the API server", Label("stat
 			"node %s: the mirror of edited must show the container the kubelet started while cut off, not a new one", sn.Name)
 	})
 })
+
+// apiCutOff is a node cut off from the API server by iptables rules on its host (stamped,
+// and undone at cleanup like every host change): OUTPUT to the control plane's port 6443
+// over IPv4, and to port 6443 over IPv6 when the cut-off is complete.
+type apiCutOff struct {
+	sn      staticpod.Node
+	v4, v6  []string
+	renewed *metav1.MicroTime
+}
+
+func cutOffFromAPIServer(ctx context.Context, sn staticpod.Node, complete bool) *apiCutOff {
+	GinkgoHelper()
+	cpIP := internalIP(listNodes(ctx), controlPlaneNames(ctx)[0])
+	c := &apiCutOff{sn: sn, v4: []string{"OUTPUT", "-p", "tcp", "-d", cpIP, "--dport", "6443", "-j", "REJECT"}}
+	where := fmt.Sprintf("at %s:6443", cpIP)
+	if complete {
+		c.v6 = []string{"OUTPUT", "-p", "tcp", "--dport", "6443", "-j", "REJECT"}
+		where = fmt.Sprintf("(%s:6443, and port 6443 over IPv6)", cpIP)
+	}
+	By(fmt.Sprintf("cutting node %s off from the API server %s", sn.Name, where))
+	sn.InsertRule(ctx, provenance.IPTables, c.v4...)
+	if c.v6 != nil {
+		sn.InsertRule(ctx, provenance.IP6Tables, c.v6...)
+	}
+	return c
+}
+
+// markLease records when the node last renewed its Lease (every 10 s when connected): a
+// later renewal means its kubelet reaches the API server.
+func (c *apiCutOff) markLease(ctx context.Context) {
+	GinkgoHelper()
+	lease, err := clients.Kube.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, c.sn.Name, metav1.GetOptions{})
+	Expect(err).NotTo(HaveOccurred(), "node %s's Lease", c.sn.Name)
+	c.renewed = lease.Spec.RenewTime.DeepCopy()
+}
+
+// leaseRenewed says how the node's Lease moved since markLease ("" when it did not).
+func (c *apiCutOff) leaseRenewed(ctx context.Context) (string, error) {
+	l, err := clients.Kube.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, c.sn.Name, metav1.GetOptions{})
+	if err != nil || l.Spec.RenewTime.Equal(c.renewed) {
+		return "", err
+	}
+	return fmt.Sprintf("node %s renewed its Lease (%s → %s): its kubelet still reaches the API server", c.sn.Name, c.renewed.Time, l.Spec.RenewTime.Time), nil
+}
+
+// reconnect deletes the rules now.
+func (c *apiCutOff) reconnect(ctx context.Context) {
+	GinkgoHelper()
+	if c.v6 != nil {
+		c.sn.DeleteRule(ctx, provenance.IP6Tables, c.v6...)
+	}
+	c.sn.DeleteRule(ctx, provenance.IPTables, c.v4...)
+}
 
 // containersOf names the running containers of a pod on the node, for a failure message.
 func containersOf(ctx context.Context, sn staticpod.Node, ns, pod string) any {
