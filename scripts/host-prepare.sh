@@ -82,6 +82,14 @@ fi
 sysctl -qw fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512 || log "could not raise inotify limits (read-only /proc/sys?); large clusters may fail"
 
 if ! pgrep -x dockerd >/dev/null; then
+  # A machine restored from a snapshot keeps /var/run but not its processes: dockerd then trusts the
+  # stale pid files and waits for a containerd that is not there ("containerd is still running").
+  for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+    if [ -f "$pidfile" ] && ! pgrep -x "$(basename "$pidfile" .pid | sed 's/^docker$/dockerd/')" >/dev/null; then
+      log "removing stale $pidfile (pid $(cat "$pidfile" 2>/dev/null) is not running)"
+      rm -f "$pidfile"
+    fi
+  done
   log "starting dockerd (log: /var/log/dockerd.log)"
   if pidof systemd >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
     systemctl restart docker

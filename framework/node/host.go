@@ -4,12 +4,21 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive
 	. "github.com/onsi/gomega"    //nolint:revive
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/dsconform/dsconform/framework/nodeaccess"
 	"github.com/dsconform/dsconform/framework/provenance"
+)
+
+// A lapsing change's undo is retried until this long after the host's timer fires, every
+// lapsePoll: time for the kubelet to reconnect and an exec through it to work again.
+const (
+	lapseMargin = 45 * time.Second
+	lapsePoll   = 3 * time.Second
 )
 
 // Host changes files and iptables rules on a node's host. Each change is stamped on the
@@ -47,8 +56,19 @@ func (h Host) change(ctx context.Context, ch provenance.Change, do func() error)
 
 func (h Host) undo(ctx context.Context, ch provenance.Change) {
 	GinkgoHelper()
-	_, err := UndoOnHost(ctx, h.Node, ch)
-	Expect(err).NotTo(HaveOccurred())
+	if ch.Lapses == nil {
+		_, err := UndoOnHost(ctx, h.Node, ch)
+		Expect(err).NotTo(HaveOccurred())
+	} else {
+		// The host may be out of reach until its own timer undoes the change (through an
+		// agent pod, a node cut off from the API server cannot be exec'd into): keep trying
+		// until a little after then.
+		Eventually(ctx, func(ctx context.Context) error {
+			_, err := UndoOnHost(ctx, h.Node, ch)
+			return err
+		}).WithTimeout(time.Until(ch.Lapses.Time)+lapseMargin).WithPolling(lapsePoll).Should(Succeed(),
+			"node %s: undoing %s (the host's own timer undoes it at %s)", h.Name(), ch, ch.Lapses.Format(time.TimeOnly))
+	}
 	Expect(Unstamp(ctx, h.Changer.Client, h.Name(), ch.ID)).To(Succeed(), "node %s: removing the stamp of %s", h.Name(), ch)
 }
 
@@ -124,6 +144,24 @@ func (h Host) InsertRule(ctx context.Context, family provenance.Kind, rule ...st
 		out, err := h.Run(ctx, nil, string(family), append([]string{"-I"}, rule...)...)
 		if err != nil {
 			return fmt.Errorf("%s -I: %v: %s", family, err, out)
+		}
+		return nil
+	})
+}
+
+// InsertLapsingRule is InsertRule for a rule that may cut the suite off from the host:
+// the host's own timer deletes it after lapse, whatever becomes of the run, and its undo
+// keeps trying to reach the host until a little after then.
+func (h Host) InsertLapsingRule(ctx context.Context, family provenance.Kind, lapse time.Duration, rule ...string) {
+	GinkgoHelper()
+	ch := h.Changer.New(family)
+	ch.Rule, ch.Lapses = rule, &metav1.Time{Time: time.Now().Add(lapse)}
+	script, err := provenance.HostLapsingInsert(ch, lapse)
+	Expect(err).NotTo(HaveOccurred(), "node %s", h.Name())
+	h.change(ctx, ch, func() error {
+		out, err := h.Run(ctx, nil, "sh", "-c", script)
+		if err != nil {
+			return fmt.Errorf("%s -I, deleted by the host's timer %s after %s: %v: %s", family, provenance.LapseUnit(ch), lapse, err, out)
 		}
 		return nil
 	})

@@ -20,10 +20,13 @@ package provenance
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 const (
@@ -82,6 +85,18 @@ type Change struct {
 	From    string   `json:"from,omitempty"`    // Moved: where it was
 	Rule    []string `json:"rule,omitempty"`    // IPTables: chain and match, as given to iptables -I
 	Service string   `json:"service,omitempty"` // Stopped: the systemd unit
+
+	// Lapses (IPTables, IP6Tables): when the node's host undoes the change by itself, a
+	// systemd timer (LapseUnit) set before the change was made. A change that may cut the
+	// suite off from the host (a node cut off from the API server cannot be reached
+	// through an agent pod's exec) lapses, so it cannot outlive a run that loses the node.
+	Lapses *metav1.Time `json:"lapses,omitempty"`
+}
+
+// LapseUnit is the transient systemd unit on the node's host that undoes a lapsing
+// change by itself (LapseUnit(c)+".timer" fires it).
+func LapseUnit(c Change) string {
+	return "dsconform-lapse-" + c.Run + "-" + strings.ReplaceAll(c.ID, ".", "-")
 }
 
 // OnHost reports whether the change is on the node's host rather than in the Node object.
@@ -160,6 +175,9 @@ func (c Change) Validate() error {
 	case IPTables, IP6Tables:
 		if len(c.Rule) < 2 {
 			return fmt.Errorf("stamp %s: an iptables stamp needs a chain and a match, got %q", c.ID, c.Rule)
+		}
+		if c.Lapses != nil && strings.ContainsAny(c.Run+c.ID, " /;'\"$\\") {
+			return fmt.Errorf("stamp %s of run %s: a lapsing change needs an ID and run fit for a unit name", c.ID, c.Run)
 		}
 	case Stopped:
 		if c.Service == "" || strings.ContainsAny(c.Service, " /;'\"$") {
@@ -343,17 +361,44 @@ func HostUndo(c Change) (string, error) {
 		return fmt.Sprintf(`if [ -e %[1]s ] && [ ! -e %[2]s ]; then mv %[1]s %[2]s && echo "moved %[3]s back to %[4]s"; fi`,
 			shellQuote(c.Path), shellQuote(c.From), c.Path, c.From), nil
 	case IPTables, IP6Tables:
-		args := make([]string, len(c.Rule))
-		for i, a := range c.Rule {
-			args[i] = shellQuote(a)
+		rule := quoteAll(c.Rule)
+		stop := ""
+		if c.Lapses != nil { // its timer must not fire later on a rule another change inserted
+			stop = fmt.Sprintf("systemctl stop %s 2>/dev/null; ", shellQuote(LapseUnit(c)+".timer"))
 		}
-		rule := strings.Join(args, " ")
-		return fmt.Sprintf(`if %[3]s -C %[1]s 2>/dev/null; then %[3]s -D %[1]s && echo "deleted %[3]s rule %[2]s"; fi`,
-			rule, strings.Join(c.Rule, " "), c.Kind), nil
+		return fmt.Sprintf(`%[4]sif %[3]s -C %[1]s 2>/dev/null; then %[3]s -D %[1]s && echo "deleted %[3]s rule %[2]s"; fi`,
+			rule, strings.Join(c.Rule, " "), c.Kind, stop), nil
 	case Stopped:
 		return fmt.Sprintf(`if ! systemctl is-active --quiet %[1]s; then systemctl start %[1]s && echo "started %[1]s"; fi`, c.Service), nil
 	}
 	return "", fmt.Errorf("stamp %s (%s) is not a host change", c.ID, c.Kind)
+}
+
+// HostLapsingInsert is the shell command that makes a lapsing iptables change on the
+// host: it sets the host's timer first (so the rule is never in place without it), then
+// inserts the rule, and stops the timer again if the insert fails. The timer deletes the
+// rule after the given time, whatever became of the run.
+func HostLapsingInsert(c Change, after time.Duration) (string, error) {
+	if err := c.Validate(); err != nil {
+		return "", err
+	}
+	if c.Lapses == nil || (c.Kind != IPTables && c.Kind != IP6Tables) {
+		return "", fmt.Errorf("stamp %s (%s): only an iptables change with a lapse time lapses", c.ID, c.Kind)
+	}
+	if after <= 0 {
+		return "", fmt.Errorf("stamp %s: a lapse of %s is not a time in the future", c.ID, after)
+	}
+	unit, rule := shellQuote(LapseUnit(c)), quoteAll(c.Rule)
+	return fmt.Sprintf(`systemd-run --quiet --unit=%[1]s --on-active=%[2]ds --timer-property=AccuracySec=1s %[3]s -D %[4]s && `+
+		`{ %[3]s -I %[4]s || { systemctl stop %[1]s.timer; exit 1; }; }`, unit, int(math.Ceil(after.Seconds())), c.Kind, rule), nil
+}
+
+func quoteAll(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -3,6 +3,7 @@ package provenance
 import (
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -138,6 +139,10 @@ func TestHostUndoIsIdempotentShell(t *testing.T) {
 			t.Errorf("HostUndo(%s) = %q, %v; want it to contain %q", c.Kind, got, err, want)
 		}
 	}
+	lapsing := Change{ID: "3.7", Run: "1764", Kind: IP6Tables, Rule: []string{"OUTPUT", "-j", "REJECT"}, Lapses: &metav1.Time{}}
+	if got, err := HostUndo(lapsing); err != nil || !strings.HasPrefix(got, "systemctl stop 'dsconform-lapse-1764-3-7.timer' 2>/dev/null; if ip6tables -C 'OUTPUT'") {
+		t.Errorf("the undo of a lapsing change stops its timer first (it must not fire on a later rule): %q, %v", got, err)
+	}
 	if _, err := HostUndo(Change{ID: "5", Run: "r", Kind: Cordon}); err == nil {
 		t.Errorf("a cordon is not a host change")
 	}
@@ -166,5 +171,27 @@ func TestLooksLikeOurNamespace(t *testing.T) {
 		if got := LooksLikeOurNamespace(name); got != want {
 			t.Errorf("LooksLikeOurNamespace(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+func TestHostLapsingInsertSetsTheTimerBeforeTheRule(t *testing.T) {
+	c := Change{ID: "2.4", Run: "99", Kind: IPTables, Rule: []string{"OUTPUT", "-p", "tcp", "--dport", "6443", "-j", "REJECT"}, Lapses: &metav1.Time{}}
+	got, err := HostLapsingInsert(c, 90500*time.Millisecond)
+	want := "systemd-run --quiet --unit='dsconform-lapse-99-2-4' --on-active=91s --timer-property=AccuracySec=1s iptables -D 'OUTPUT' '-p' 'tcp' '--dport' '6443' '-j' 'REJECT' && " +
+		"{ iptables -I 'OUTPUT' '-p' 'tcp' '--dport' '6443' '-j' 'REJECT' || { systemctl stop 'dsconform-lapse-99-2-4'.timer; exit 1; }; }"
+	if err != nil || got != want {
+		t.Errorf("HostLapsingInsert =\n%q, %v\nwant\n%q", got, err, want)
+	}
+	c.Lapses = nil
+	if _, err := HostLapsingInsert(c, time.Minute); err == nil {
+		t.Errorf("a change without a lapse time is refused")
+	}
+	c.Lapses, c.Kind, c.Service, c.Rule = &metav1.Time{}, Stopped, "kubelet", nil
+	if _, err := HostLapsingInsert(c, time.Minute); err == nil {
+		t.Errorf("only iptables changes lapse")
+	}
+	c.Kind, c.Rule = IPTables, []string{"OUTPUT", "-j", "DROP"}
+	if _, err := HostLapsingInsert(c, 0); err == nil {
+		t.Errorf("a lapse must lie in the future")
 	}
 }

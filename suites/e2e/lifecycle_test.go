@@ -295,13 +295,19 @@ func expectGarbageCollected(ctx context.Context, pod corev1.Pod, removed time.Ti
 // patch of the list would replace it: tolerations have no merge key).
 func tolerate(ctx context.Context, ds *appsv1.DaemonSet, t corev1.Toleration) {
 	GinkgoHelper()
+	setTolerations(ctx, ds, func(ts []corev1.Toleration) []corev1.Toleration { return append(ts, t) })
+}
+
+// setTolerations rewrites the DaemonSet's template tolerations, retrying on a conflict.
+func setTolerations(ctx context.Context, ds *appsv1.DaemonSet, edit func([]corev1.Toleration) []corev1.Toleration) {
+	GinkgoHelper()
 	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cur, err := clients.Kube.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		cur.Spec.Template.Spec.Tolerations = append(cur.Spec.Template.Spec.Tolerations, t)
+		cur.Spec.Template.Spec.Tolerations = edit(cur.Spec.Template.Spec.Tolerations)
 		_, err = clients.Kube.AppsV1().DaemonSets(ds.Namespace).Update(ctx, cur, metav1.UpdateOptions{})
 		return err
-	})).To(Succeed(), "adding toleration %s to %s", t.Key, ds.Name)
+	})).To(Succeed(), "updating the tolerations of DaemonSet %s", ds.Name)
 }

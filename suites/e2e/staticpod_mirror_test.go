@@ -81,12 +81,9 @@ var _ = Describe("[sig-node] Static pods without the API server", Label("staticp
 		ns, sn, mirror := startStaticPodOn(ctx, "sp-cutoff", nodeOfItsOwn(ctx))
 		containerID := mirror.Status.ContainerStatuses[0].ContainerID
 
-		// IPv4 only, on purpose: on kind's dual-stack network the kubelet redials the API
-		// server over IPv6 about 45 s after the cut (its idle connection is dropped), which
-		// bounds the window below. A complete cut-off (ip6tables too) was tried: through node
-		// agents the undo then cannot reach the node (exec needs that kubelet), and the node
-		// stayed cut off. See NOTES.
-		cut := cutOffFromAPIServer(ctx, sn, false)
+		// The rules lapse after the longest this spec needs them: the forced deletion of
+		// the mirror seen, the window, and a margin.
+		cut := cutOffFromAPIServer(ctx, sn, timeouts.Short+timeouts.HoldLong+timeouts.Short)
 
 		// With the node cut off its kubelet cannot recreate a deleted mirror: delete it
 		// (forced: a graceful delete waits for the unreachable kubelet), so its return
@@ -118,18 +115,16 @@ var _ = Describe("[sig-node] A kubelet cut off from the API server", Label("stat
 	BeforeEach(requireNodeChanges)
 
 	It("starts a new static pod and applies an edit on its own, and their mirrors appear once it reaches the API server again", Label("SP-MIX-03"), onOwnNode(), longestFirst, func(ctx SpecContext) {
-		// Only kind's exec reaches a node whose kubelet is cut off both ways: through agent
-		// pods the undo of an IPv6 cut could not reach the node (see SP-MIX-02).
-		requireKind()
+		requireNodeAccess()
 		target := nodeOfItsOwn(ctx)
 		ns := newNamespace(ctx, "sp-standalone")
 		sn := onNode(ctx, target)
 		sn.Write(ctx, ns+"-edited.yaml", staticPod("edited", ns))
 		before := staticpod.WaitForMirror(ctx, mirrorOf(ns, "edited", sn.Name, ""))
 
-		// Every connection to the API server, over IPv4 and IPv6: kind's network is dual
-		// stack, and the kubelet redials over IPv6 when the IPv4 path is cut.
-		cut := cutOffFromAPIServer(ctx, sn, true)
+		// The rules lapse after the longest this spec needs them: the two manifests seen
+		// running, with the time the writes take.
+		cut := cutOffFromAPIServer(ctx, sn, timeouts.KubeletSync+timeouts.Short)
 		cut.markLease(ctx)
 
 		By("writing a new manifest and renaming the edited pod's container while the node is cut off")
@@ -190,29 +185,26 @@ var _ = Describe("[sig-node] A kubelet cut off from the API server", Label("stat
 	})
 })
 
-// apiCutOff is a node cut off from the API server by iptables rules on its host (stamped,
-// and undone at cleanup like every host change): OUTPUT to the control plane's port 6443
-// over IPv4, and to port 6443 over IPv6 when the cut-off is complete.
+// apiCutOff is a node cut off from the API server by iptables rules on its host, over
+// IPv4 and IPv6: kind's network is dual stack, and a kubelet cut off over IPv4 alone
+// redials over IPv6 about 45 s later. The rules are stamped like every host change, and
+// they lapse: the host's own timer deletes them after the spec's longest use of them,
+// since through an agent pod a cut-off node cannot be reached to undo them (the exec
+// goes through its kubelet, which cannot authorize it).
 type apiCutOff struct {
 	sn      staticpod.Node
 	v4, v6  []string
 	renewed *metav1.MicroTime
 }
 
-func cutOffFromAPIServer(ctx context.Context, sn staticpod.Node, complete bool) *apiCutOff {
+func cutOffFromAPIServer(ctx context.Context, sn staticpod.Node, lapse time.Duration) *apiCutOff {
 	GinkgoHelper()
 	cpIP := internalIP(listNodes(ctx), controlPlaneNames(ctx)[0])
-	c := &apiCutOff{sn: sn, v4: []string{"OUTPUT", "-p", "tcp", "-d", cpIP, "--dport", "6443", "-j", "REJECT"}}
-	where := fmt.Sprintf("at %s:6443", cpIP)
-	if complete {
-		c.v6 = []string{"OUTPUT", "-p", "tcp", "--dport", "6443", "-j", "REJECT"}
-		where = fmt.Sprintf("(%s:6443, and port 6443 over IPv6)", cpIP)
-	}
-	By(fmt.Sprintf("cutting node %s off from the API server %s", sn.Name, where))
-	sn.InsertRule(ctx, provenance.IPTables, c.v4...)
-	if c.v6 != nil {
-		sn.InsertRule(ctx, provenance.IP6Tables, c.v6...)
-	}
+	c := &apiCutOff{sn: sn, v4: []string{"OUTPUT", "-p", "tcp", "-d", cpIP, "--dport", "6443", "-j", "REJECT"},
+		v6: []string{"OUTPUT", "-p", "tcp", "--dport", "6443", "-j", "REJECT"}}
+	By(fmt.Sprintf("cutting node %s off from the API server (%s:6443, and port 6443 over IPv6) for at most %s", sn.Name, cpIP, lapse))
+	sn.InsertLapsingRule(ctx, provenance.IPTables, lapse, c.v4...)
+	sn.InsertLapsingRule(ctx, provenance.IP6Tables, lapse, c.v6...)
 	return c
 }
 
@@ -234,12 +226,11 @@ func (c *apiCutOff) leaseRenewed(ctx context.Context) (string, error) {
 	return fmt.Sprintf("node %s renewed its Lease (%s → %s): its kubelet still reaches the API server", c.sn.Name, c.renewed.Time, l.Spec.RenewTime.Time), nil
 }
 
-// reconnect deletes the rules now.
+// reconnect deletes the rules now, or, where the node cannot be reached, as soon as
+// their timer has.
 func (c *apiCutOff) reconnect(ctx context.Context) {
 	GinkgoHelper()
-	if c.v6 != nil {
-		c.sn.DeleteRule(ctx, provenance.IP6Tables, c.v6...)
-	}
+	c.sn.DeleteRule(ctx, provenance.IP6Tables, c.v6...)
 	c.sn.DeleteRule(ctx, provenance.IPTables, c.v4...)
 }
 
@@ -311,9 +302,16 @@ var _ = Describe("[sig-node] Static pods across a kubelet restart", Label("stati
 		cid := before.Status.ContainerStatuses[0].ContainerID
 		host := staticpod.Node{Name: sn.Name, Host: kindHostOf(sn.Name), Dir: sn.Dir}
 
-		By("stopping the kubelet on " + sn.Name + " and writing a second manifest while it is stopped")
+		withInit := func(p *corev1.Pod) {
+			p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: cfg.WorkloadImage, ImagePullPolicy: corev1.PullIfNotPresent, Args: []string{"exit", "0"}}}
+		}
+		host.Write(ctx, ns+"-init.yaml", staticPod("init", ns, withInit))
+		initBefore := staticpod.WaitForMirror(ctx, mirrorOf(ns, "init", sn.Name, ""))
+
+		By("stopping the kubelet on " + sn.Name + ", writing a second manifest and removing the init container from a third while it is stopped")
 		host.StopService(ctx, "kubelet")
 		host.Write(ctx, ns+"-late.yaml", staticPod("late", ns))
+		host.Write(ctx, ns+"-init.yaml", staticPod("init", ns))
 		Expect(staticpod.ContainerRunning(ctx, host.Node, cid)).To(BeTrue(), "node %s: the static pod's container %s runs on while the kubelet is stopped", sn.Name, cid)
 
 		By("starting the kubelet again")
@@ -321,6 +319,16 @@ var _ = Describe("[sig-node] Static pods across a kubelet restart", Label("stati
 		host.StartService(ctx, "kubelet")
 		staticpod.WaitForMirror(ctx, mirrorOf(ns, "late", sn.Name, ""))
 		framework.RecordLatency("kubelet started → mirror of a manifest written while it was stopped Running", sn.Name, time.Since(started))
+		// upstream's standalone test: a static pod whose init container was removed while
+		// the kubelet was stopped is Ready after the restart
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, initBefore.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "node %s: the mirror of init", sn.Name)
+			g.Expect(staticpod.CheckMirror(p, sn.Name, initBefore.UID)).To(Succeed())
+			g.Expect(p.Spec.InitContainers).To(BeEmpty(), "node %s: the mirror of init reflects the manifest without its init container", sn.Name)
+			g.Expect(p.Status.InitContainerStatuses).To(BeEmpty(), "node %s: init runs no init container any more", sn.Name)
+			g.Expect(daemonset.Ready(p)).To(BeTrue(), "node %s: static pod init, its init container removed while the kubelet was stopped, should be Ready after the restart (conditions %v)", sn.Name, p.Status.Conditions)
+		}).WithTimeout(timeouts.Medium).WithPolling(timeouts.Poll).Should(Succeed())
 
 		// the kubelet rereads its directory and syncs its pods after a restart: HoldLong outlasts one file check
 		Consistently(ctx, func(g Gomega) {

@@ -1,19 +1,24 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
+	"github.com/dsconform/dsconform/framework/provenance"
 )
 
 // vipOnly is the seeds' NoExecute taint.
@@ -258,6 +263,89 @@ var _ = Describe("[sig-apps] DaemonSet toleration matching", Label("daemonset", 
 		framework.RecordLatency("NoExecute taint → pod with tolerationSeconds 20 evicted (upper bound)", kept, evicted)
 	})
 })
+
+var _ = Describe("[sig-apps] DaemonSet updates that move tolerations", Label("daemonset", "updates", "taints", "disruptive"), func() {
+	BeforeEach(requireNodeChanges)
+
+	It("moves its pods from the node group it stops tolerating to the one it starts tolerating under maxSurge, serving the first until the second is served", Label("DS-UPD-11"), onOwnNode(), func(ctx SpecContext) {
+		// two node groups of one node each, told apart by a NoSchedule taint of their own
+		y, z := nodeOfItsOwn(ctx), anotherNodeOfItsOwn(ctx)
+		zoneY := corev1.Taint{Key: provenance.Prefix + "zone-y", Value: "p" + fmt.Sprint(GinkgoParallelProcess()), Effect: corev1.TaintEffectNoSchedule}
+		zoneZ := corev1.Taint{Key: provenance.Prefix + "zone-z", Value: zoneY.Value, Effect: corev1.TaintEffectNoSchedule}
+		nodeChanges.AddTaint(ctx, y, zoneY)
+		nodeChanges.AddTaint(ctx, z, zoneZ)
+		tolerating := func(t corev1.Taint) corev1.Toleration {
+			return corev1.Toleration{Key: t.Key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}
+		}
+		ns := newNamespace(ctx, "ds-move-tol")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).
+			WithRollingUpdate(intstr.FromInt32(0), intstr.FromInt32(1)).WithToleration(tolerating(zoneY)).Obj()))
+		Expect(nodesWithPodsNow(ctx, ds)).To(And(ContainElement(y), Not(ContainElement(z))), "tolerating zone-y: a pod on %s, none on %s", y, z)
+		oldY := onePodOn(ctx, ds, y)
+
+		By("moving the toleration from zone-y to zone-z")
+		w := watchRollout(ctx, ds, 0)
+		setTolerations(ctx, ds, func(ts []corev1.Toleration) []corev1.Toleration {
+			for i := range ts {
+				if ts[i].Key == zoneY.Key {
+					ts[i] = tolerating(zoneZ)
+				}
+			}
+			return ts
+		})
+		// the old pod on y stays while z has no available new pod: a poll that finds y
+		// already empty and z not yet served is a node group left without a daemon
+		moved := time.Now()
+		var zServed, yEmptied time.Duration
+		Eventually(ctx, func(g Gomega) {
+			pods := daemonPods(ctx, g, ds)
+			zReady := slices.ContainsFunc(pods[z], func(p corev1.Pod) bool { return daemonset.Ready(&p) })
+			if zReady && zServed == 0 {
+				zServed = time.Since(moved)
+			}
+			if len(pods[y]) == 0 && yEmptied == 0 {
+				yEmptied = time.Since(moved)
+				if !zReady {
+					StopTrying(fmt.Sprintf("the old pod on %s (zone-y, no longer tolerated) went %s after the update, before the new pod on %s (zone-z) was Ready", y, yEmptied.Round(time.Second), z)).Now()
+				}
+			}
+			g.Expect(pods[y]).To(BeEmpty(), "node %s (zone-y, no longer tolerated) should lose its daemon pod once %s is served", y, z)
+			g.Expect(zReady).To(BeTrue(), "node %s (zone-z, now tolerated) should get a Ready daemon pod", z)
+		}).WithTimeout(timeouts.Long).WithPolling(timeouts.Poll).Should(Succeed())
+		framework.RecordLatency("maxSurge=1, toleration moved: new group's pod Ready", z, zServed)
+		framework.RecordLatency("maxSurge=1, toleration moved: old group's pod gone", y, yEmptied)
+
+		ds = waitForRollout(ctx, ds)
+		x := w.Stop()
+		Expect(x.Ended).To(BeEmpty(), "the pods were watched through the whole rollout")
+		Expect(nodesWithPodsNow(ctx, ds)).To(And(ContainElement(z), Not(ContainElement(y))), "tolerating zone-z: a pod on %s, none on %s", z, y)
+		_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, oldY.Name, metav1.GetOptions{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the old pod %s on %s must be gone: %v", oldY.Name, y, err)
+		Expect(x.MaxSurging).To(BeNumerically("<=", 1), "maxSurge=1: at most one node may run old and new side by side at once; worst moment: %s", x.WorstSurge)
+		expectSurgeInvariants(x, surgeOverlapBound)
+		expectAllOnRevision(ctx, ds)
+
+		By("tolerating both groups, then neither")
+		w = watchRollout(ctx, ds, 0)
+		setTolerations(ctx, ds, func(ts []corev1.Toleration) []corev1.Toleration { return append(ts, tolerating(zoneY)) })
+		ds = waitForRollout(ctx, ds)
+		Expect(nodesWithPodsNow(ctx, ds)).To(And(ContainElement(y), ContainElement(z)), "tolerating zone-y and zone-z: a pod on %s and on %s", y, z)
+		expectSurgeInvariants(w.Stop(), surgeOverlapBound)
+		setTolerations(ctx, ds, func(ts []corev1.Toleration) []corev1.Toleration {
+			return slices.DeleteFunc(ts, func(t corev1.Toleration) bool { return t.Key == zoneY.Key || t.Key == zoneZ.Key })
+		})
+		ds = waitForRollout(ctx, ds)
+		Expect(nodesWithPodsNow(ctx, ds)).NotTo(Or(ContainElement(y), ContainElement(z)), "tolerating neither zone: no pod on %s or %s", y, z)
+	})
+})
+
+// nodesWithPodsNow is nodesWithPods, retrying the API read until it succeeds.
+func nodesWithPodsNow(ctx context.Context, ds *appsv1.DaemonSet) []string {
+	GinkgoHelper()
+	var out []string
+	Eventually(ctx, func(g Gomega) { out = nodesWithPods(ctx, g, ds) }).Should(Succeed())
+	return out
+}
 
 // podUIDs maps node -> UID of the single daemon pod there (empty if none or several),
 // retrying the API read until it succeeds.

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
@@ -407,6 +408,78 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 			Expect(uid).NotTo(Equal(pods[n]), "the pod on node %s should have been replaced by the third template", n)
 		}
 	})
+
+	It("keeps one ControllerRevision per template: a duplicate of the current one with a higher revision takes over, the pods are relabelled to its hash and not restarted, and the older duplicate goes", Label("DS-UPD-12"), func(ctx SpecContext) {
+		needNodes(ctx, 1)
+		ns := newNamespace(ctx, "ds-dedup")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		crs := clients.Kube.AppsV1().ControllerRevisions(ns)
+		orig := currentRevision(ctx, ds)
+		pods := podUIDs(ctx, ds)
+
+		By("creating a duplicate of the current revision (same data, revision 5), controlled by the DaemonSet")
+		const dupHash = "by-hand-duplicate"
+		yes := true
+		dup := &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: ds.Name + "-duplicate", Namespace: ns,
+			Labels:          map[string]string{revisionHashLabel: dupHash},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "DaemonSet", Name: ds.Name, UID: ds.UID, Controller: &yes, BlockOwnerDeletion: &yes}}},
+			Data: orig.Data, Revision: orig.Revision + 4}
+		for k, v := range ds.Spec.Selector.MatchLabels {
+			dup.Labels[k] = v
+		}
+		_, err := crs.Create(ctx, dup, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred(), "creating ControllerRevision %s", dup.Name)
+
+		Eventually(ctx, func(g Gomega) {
+			left := revisions(ctx, ds)
+			g.Expect(left).To(HaveLen(1), "DaemonSet %s should keep one of two revisions of its current template: %v", ds.Name, revisionNames(left))
+			g.Expect(left[0].Name).To(Equal(dup.Name), "the revision with the higher number (%s, %d) is kept, %s (%d) deleted", dup.Name, dup.Revision, orig.Name, orig.Revision)
+			for n, ps := range daemonPods(ctx, g, ds) {
+				g.Expect(ps[0].Labels).To(HaveKeyWithValue(revisionHashLabel, dupHash), "the pod on node %s should be relabelled to the kept revision's hash", n)
+			}
+		}).WithTimeout(timeouts.Short).Should(Succeed())
+		Consistently(ctx, func(g Gomega) {
+			g.Expect(podUIDsNow(ctx, g, ds)).To(Equal(pods), "relabelling is not an update: no daemon pod of %s may be replaced", ds.Name)
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
+		cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(cur.Status.UpdatedNumberScheduled).To(Equal(cur.Status.DesiredNumberScheduled), "every pod counts as updated: it carries the kept revision's hash")
+	})
+
+	It("resolves a ControllerRevision name collision: status.collisionCount goes up, the rollout proceeds under a new hash, and the colliding revision is left alone", Label("DS-UPD-13"), func(ctx SpecContext) {
+		needNodes(ctx, 1)
+		ns := newNamespace(ctx, "ds-collide")
+		build := func() *appsv1.DaemonSet { return newDaemonSet("monitoring-daemon", ns).Obj() }
+		first := waitForRollout(ctx, createDaemonSet(ctx, build()))
+		taken := currentRevision(ctx, first)
+		bg := metav1.DeletePropagationBackground
+		Expect(clients.Kube.AppsV1().DaemonSets(ns).Delete(ctx, first.Name, metav1.DeleteOptions{PropagationPolicy: &bg})).To(Succeed())
+		crs := clients.Kube.AppsV1().ControllerRevisions(ns)
+		Eventually(ctx, func() error {
+			_, err := crs.Get(ctx, taken.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return fmt.Errorf("ControllerRevision %s of the deleted DaemonSet is still there (%v)", taken.Name, err)
+		}).WithTimeout(timeouts.Medium).Should(Succeed())
+
+		By("taking the name " + taken.Name + " with a revision of other data, then creating the same DaemonSet again")
+		squatter := &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: taken.Name, Namespace: ns, Labels: map[string]string{"dsconform.e2e/revision": "squatter"}},
+			Data: runtime.RawExtension{Raw: []byte(`{"note":"not a DaemonSet template"}`)}, Revision: 1}
+		squatter, err := crs.Create(ctx, squatter, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred(), "creating ControllerRevision %s", taken.Name)
+		ds := waitForRollout(ctx, createDaemonSet(ctx, build()))
+
+		cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(cur.Status.CollisionCount).To(HaveValue(BeEquivalentTo(1)), "DaemonSet %s: status.collisionCount after its revision name %s was found taken", ds.Name, taken.Name)
+		hash := currentHash(ctx, ds)
+		Expect(hash).NotTo(Equal(taken.Labels[revisionHashLabel]), "DaemonSet %s must use a new hash once %s is taken", ds.Name, taken.Name)
+		expectAllOnRevision(ctx, ds)
+		after, err := crs.Get(ctx, squatter.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred(), "the colliding ControllerRevision %s must be left in place", squatter.Name)
+		Expect(after.ResourceVersion).To(Equal(squatter.ResourceVersion), "the colliding ControllerRevision %s must be left unchanged (no adoption, no relabelling)", squatter.Name)
+	})
 })
 
 func setVersion(ctx context.Context, ds *appsv1.DaemonSet, v string) {
@@ -445,8 +518,8 @@ func revisionNumbers(ctx context.Context, ds *appsv1.DaemonSet) map[string]int64
 	return out
 }
 
-// currentHash is the controller-revision-hash of the newest ControllerRevision.
-func currentHash(ctx context.Context, ds *appsv1.DaemonSet) string {
+// currentRevision is the DaemonSet's newest ControllerRevision.
+func currentRevision(ctx context.Context, ds *appsv1.DaemonSet) appsv1.ControllerRevision {
 	GinkgoHelper()
 	var newest *appsv1.ControllerRevision
 	for _, r := range revisions(ctx, ds) {
@@ -455,7 +528,21 @@ func currentHash(ctx context.Context, ds *appsv1.DaemonSet) string {
 		}
 	}
 	Expect(newest).NotTo(BeNil(), "DaemonSet %s has no ControllerRevision", ds.Name)
-	return newest.Labels[revisionHashLabel]
+	return *newest
+}
+
+func revisionNames(rs []appsv1.ControllerRevision) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, fmt.Sprintf("%s (revision %d)", r.Name, r.Revision))
+	}
+	return out
+}
+
+// currentHash is the controller-revision-hash of the newest ControllerRevision.
+func currentHash(ctx context.Context, ds *appsv1.DaemonSet) string {
+	GinkgoHelper()
+	return currentRevision(ctx, ds).Labels[revisionHashLabel]
 }
 
 func expectAllOnRevision(ctx context.Context, ds *appsv1.DaemonSet) {
