@@ -41,17 +41,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# 1. Debian root file system (cached as its own image).
-rootfs_tag=$(bash "$here/node/rootfs.sh" | tail -1)
-
-# 2. Binaries from Go modules: the runtime (once for every version), then Kubernetes.
+# 1 and 2 run side by side: the Debian root file system (cached as its own image; debootstrap waits
+# on the package mirror and the disk), the runtime (once for every version) and Kubernetes (the Go
+# compiler), so that downloads and single-threaded links overlap the other builds' compiling.
 runtime="$CACHE/runtime-$runtime_hash"
-if [ ! -x "$runtime/crictl" ]; then
-  timed build-runtime bash "$here/node/build-runtime.sh" "$runtime.partial"
-  rm -rf "$runtime"; mv "$runtime.partial" "$runtime"
-fi
 bin="$CACHE/bin-$KVER"
-timed build-binaries bash "$here/node/build-binaries.sh" "$KVER" "$bin" || { rm -rf "$bin"; exit 1; }
+jobs_pids=()
+stop_jobs() { local p; for p in "${jobs_pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+bash "$here/node/rootfs.sh" >"$tmp/rootfs.out" & rootfs_pid=$!; jobs_pids+=("$rootfs_pid")
+runtime_pid=""
+if [ ! -x "$runtime/crictl" ]; then
+  bash "$here/node/build-runtime.sh" --deps # host packages first: apt-get once at a time
+  ( timed build-runtime bash "$here/node/build-runtime.sh" "$runtime.partial" && rm -rf "$runtime" && mv "$runtime.partial" "$runtime" ) &
+  runtime_pid=$!; jobs_pids+=("$runtime_pid")
+fi
+timed build-binaries bash "$here/node/build-binaries.sh" "$KVER" "$bin" || { rm -rf "$bin"; stop_jobs; exit 1; }
+if [ -n "$runtime_pid" ]; then wait "$runtime_pid" || { stop_jobs; die "building the container runtime failed (its error is above)"; }; fi
+wait "$rootfs_pid" || die "building the Debian root file system failed (its error is above)"
+rootfs_tag=$(tail -1 "$tmp/rootfs.out")
 
 # 3. Component images, named exactly as kubeadm lists them.
 # single_binary_image <ref> <binary> [entrypoint]: a static binary on PATH, nothing else.

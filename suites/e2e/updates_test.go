@@ -409,7 +409,7 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		}
 	})
 
-	It("keeps one ControllerRevision per template: a duplicate of the current one with a higher revision takes over, the pods are relabelled to its hash and not restarted, and the older duplicate goes", Label("DS-UPD-12"), func(ctx SpecContext) {
+	It("keeps one ControllerRevision per template: an orphaned duplicate of the current one with a higher revision is adopted and takes over, the pods are relabelled to its hash and not restarted, and the older duplicate goes", Label("DS-UPD-12"), func(ctx SpecContext) {
 		needNodes(ctx, 1)
 		ns := newNamespace(ctx, "ds-dedup")
 		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
@@ -417,12 +417,13 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 		orig := currentRevision(ctx, ds)
 		pods := podUIDs(ctx, ds)
 
-		By("creating a duplicate of the current revision (same data, revision 5), controlled by the DaemonSet")
+		// An orphan matching the selector: the controller syncs the DaemonSet to adopt it, and the
+		// dedup happens in that sync. A revision created already owned is not an event the
+		// controller syncs on (addHistory only logs it), so it would wait for an unrelated sync.
+		By("creating an orphaned duplicate of the current revision (same data, revision 5) matching the DaemonSet's selector")
 		const dupHash = "by-hand-duplicate"
-		yes := true
 		dup := &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: ds.Name + "-duplicate", Namespace: ns,
-			Labels:          map[string]string{revisionHashLabel: dupHash},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "DaemonSet", Name: ds.Name, UID: ds.UID, Controller: &yes, BlockOwnerDeletion: &yes}}},
+			Labels: map[string]string{revisionHashLabel: dupHash}},
 			Data: orig.Data, Revision: orig.Revision + 4}
 		for k, v := range ds.Spec.Selector.MatchLabels {
 			dup.Labels[k] = v
@@ -432,8 +433,10 @@ var _ = Describe("[sig-apps] DaemonSet updates", Label("daemonset", "updates"), 
 
 		Eventually(ctx, func(g Gomega) {
 			left := revisions(ctx, ds)
-			g.Expect(left).To(HaveLen(1), "DaemonSet %s should keep one of two revisions of its current template: %v", ds.Name, revisionNames(left))
+			g.Expect(revisionNames(left)).To(HaveLen(1), "DaemonSet %s should keep one of two revisions of its current template", ds.Name)
 			g.Expect(left[0].Name).To(Equal(dup.Name), "the revision with the higher number (%s, %d) is kept, %s (%d) deleted", dup.Name, dup.Revision, orig.Name, orig.Revision)
+			g.Expect(metav1.GetControllerOf(&left[0])).NotTo(BeNil(), "the kept revision %s should be adopted by DaemonSet %s", left[0].Name, ds.Name)
+			g.Expect(metav1.GetControllerOf(&left[0]).UID).To(Equal(ds.UID), "the kept revision %s should be controlled by DaemonSet %s", left[0].Name, ds.Name)
 			for n, ps := range daemonPods(ctx, g, ds) {
 				g.Expect(ps[0].Labels).To(HaveKeyWithValue(revisionHashLabel, dupHash), "the pod on node %s should be relabelled to the kept revision's hash", n)
 			}

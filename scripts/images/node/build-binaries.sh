@@ -46,11 +46,13 @@ build_kubernetes() {
    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
      ld="$ld -X $pkg.gitVersion=$KVER -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
    done
-   for cmd in $k8s_cmds; do
-     log "building $cmd $KVER"
-     go build -trimpath -ldflags "$ld" -o "$OUT/$cmd" "k8s.io/kubernetes/cmd/$cmd" >"$work/build.log" 2>&1 \
-       || die "building $cmd $KVER failed: $(tail -3 "$work/build.log" | tr '\n' ' ')"
-   done)
+   local pkgs=()
+   for cmd in $k8s_cmds; do pkgs+=("k8s.io/kubernetes/cmd/$cmd"); done
+   # One go build for every command: shared packages compile once and the links run side by side.
+   log "building $k8s_cmds $KVER"
+   go build -trimpath -ldflags "$ld" -o "$OUT/" "${pkgs[@]}" >"$work/build.log" 2>&1 \
+     || die "building Kubernetes $KVER failed: $(tail -3 "$work/build.log" | tr '\n' ' ')"
+   for cmd in $k8s_cmds; do [ -x "$OUT/$cmd" ] || die "building Kubernetes $KVER left no $cmd in $OUT"; done)
   log "k8s.io/kubernetes $KVER: ${#staging[@]} staging modules replaced at $sv"
 }
 
@@ -69,13 +71,16 @@ build_etcd() {
    go build -trimpath -ldflags "-s -w" -o "$OUT/etcd" .)
 }
 
-# go install builds a module's command exactly as released.
-install_cmd() {
-  local name=$1 pkg=$2
-  log "building $name ($pkg)"
-  GOBIN="$work/bin" go install -trimpath -ldflags "-s -w" "$pkg" >"$work/install.log" 2>&1 \
-    || die "building $pkg failed: $(tail -2 "$work/install.log" | tr '\n' ' ')"
-  mv "$work/bin/$(basename "${pkg%@*}")" "$OUT/$name"
+# install_cmds <out-subdir> <pkg@version>...: go install builds a module's commands exactly as
+# released (several packages of one module version in one go install).
+install_cmds() {
+  local sub=$1; shift
+  local gobin="$work/bin-${sub:-top}-$(basename "${1%@*}")" p
+  log "building $(for p in "$@"; do printf '%s ' "$(basename "${p%@*}")"; done)(${1#*@})"
+  mkdir -p "$gobin" "$OUT/$sub"
+  GOBIN="$gobin" go install -trimpath -ldflags "-s -w" "$@" >"$gobin.log" 2>&1 \
+    || die "building $* failed: $(tail -2 "$gobin.log" | tr '\n' ' ')"
+  for p in "$@"; do mv "$gobin/$(basename "${p%@*}")" "$OUT/$sub/"; done
 }
 
 build_kubernetes
@@ -83,13 +88,20 @@ build_kubernetes
   || die "kubeadm config images list failed for $KVER: $(tail -1 "$work/images.err")"
 etcd_tag=$(image_tag etcd); coredns_tag=$(image_tag coredns)
 [ -n "$etcd_tag" ] && [ -n "$coredns_tag" ] || die "kubeadm $KVER lists no etcd or CoreDNS image: $(tr '\n' ' ' <"$OUT/images.txt")"
-build_etcd "${etcd_tag%-*}"
-install_cmd coredns "github.com/coredns/coredns@${coredns_tag}"
-mkdir -p "$OUT/cni"
+# etcd, CoreDNS, the CNI plugins and the project's own programs (the pause container and the pod
+# network agent) do not depend on each other: built side by side, one's download or link overlaps
+# another's compiling. Each job dies with its own message; the first failure fails the build.
+cni=()
 for p in main/ptp main/bridge main/loopback ipam/host-local meta/portmap; do
-  install_cmd "cni/$(basename $p)" "github.com/containernetworking/plugins/plugins/$p@v$CNI_PLUGINS_VERSION"
+  cni+=("github.com/containernetworking/plugins/plugins/$p@v$CNI_PLUGINS_VERSION")
 done
-# The project's own programs: the pause container and the pod network agent.
-(cd "$here/../../.." && for p in pause podnet; do
-  log "building $p"; go build -trimpath -ldflags "-s -w" -o "$OUT/$p" "./scripts/images/node/$p"; done)
+pids=()
+build_etcd "${etcd_tag%-*}" & pids+=($!)
+install_cmds "" "github.com/coredns/coredns@${coredns_tag}" & pids+=($!)
+install_cmds cni "${cni[@]}" & pids+=($!)
+(cd "$here/../../.." && log "building pause podnet" \
+   && go build -trimpath -ldflags "-s -w" -o "$OUT/" ./scripts/images/node/pause ./scripts/images/node/podnet) & pids+=($!)
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=1; done
+[ $failed -eq 0 ] || die "building the node's other binaries for $KVER failed (the first error is above)"
 log "binaries for $KVER in $OUT (etcd $etcd_tag, CoreDNS $coredns_tag)"
