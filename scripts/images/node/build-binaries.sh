@@ -88,20 +88,16 @@ build_kubernetes
   || die "kubeadm config images list failed for $KVER: $(tail -1 "$work/images.err")"
 etcd_tag=$(image_tag etcd); coredns_tag=$(image_tag coredns)
 [ -n "$etcd_tag" ] && [ -n "$coredns_tag" ] || die "kubeadm $KVER lists no etcd or CoreDNS image: $(tr '\n' ' ' <"$OUT/images.txt")"
-# etcd, CoreDNS, the CNI plugins and the project's own programs (the pause container and the pod
-# network agent) do not depend on each other: built side by side, one's download or link overlaps
-# another's compiling. Each job dies with its own message; the first failure fails the build.
+# etcd, CoreDNS, the CNI plugins (one go install) and the project's own programs (the pause
+# container and the pod network agent), one after the other: built side by side on this 2-core
+# machine they took 3.7 min cold against 3.2 min in turn.
 cni=()
 for p in main/ptp main/bridge main/loopback ipam/host-local meta/portmap; do
   cni+=("github.com/containernetworking/plugins/plugins/$p@v$CNI_PLUGINS_VERSION")
 done
-pids=()
-build_etcd "${etcd_tag%-*}" & pids+=($!)
-install_cmds "" "github.com/coredns/coredns@${coredns_tag}" & pids+=($!)
-install_cmds cni "${cni[@]}" & pids+=($!)
+build_etcd "${etcd_tag%-*}"
+install_cmds "" "github.com/coredns/coredns@${coredns_tag}"
+install_cmds cni "${cni[@]}"
 (cd "$here/../../.." && log "building pause podnet" \
-   && go build -trimpath -ldflags "-s -w" -o "$OUT/" ./scripts/images/node/pause ./scripts/images/node/podnet) & pids+=($!)
-failed=0
-for p in "${pids[@]}"; do wait "$p" || failed=1; done
-[ $failed -eq 0 ] || die "building the node's other binaries for $KVER failed (the first error is above)"
+   && go build -trimpath -ldflags "-s -w" -o "$OUT/" ./scripts/images/node/pause ./scripts/images/node/podnet)
 log "binaries for $KVER in $OUT (etcd $etcd_tag, CoreDNS $coredns_tag)"

@@ -2,14 +2,13 @@
 # Builds the node's container runtime from Go modules into $OUT: containerd, ctr,
 # containerd-shim-runc-v2 (containerd v2), runc (cgo, with seccomp) and crictl.
 # One build serves every Kubernetes version; Go's build cache makes a rebuild fast.
-# usage: build-runtime.sh <out-dir> | build-runtime.sh --deps (install the host packages only, so that
-# node.sh can do it before it starts its builds side by side: two apt-gets at once fight over dpkg's lock)
+# usage: build-runtime.sh <out-dir>
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../lib/common.sh"
 . "$here/versions.sh"
 
-OUT=${1:?usage: build-runtime.sh <out-dir> | --deps}
+OUT=${1:?usage: build-runtime.sh <out-dir>}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 export GOFLAGS=-buildvcs=false
 
@@ -25,7 +24,6 @@ install_deps() {
   fi
 }
 install_deps
-[ "$OUT" = --deps ] && exit 0
 mkdir -p "$OUT"
 
 # build_in_module <dir> <module@version> <ldflags> <tags> <out=pkg>...: builds commands of a
