@@ -319,8 +319,12 @@ var _ = Describe("[sig-apps] DaemonSet updates that move tolerations", Label("da
 		x := w.Stop()
 		Expect(x.Ended).To(BeEmpty(), "the pods were watched through the whole rollout")
 		Expect(nodesWithPodsNow(ctx, ds)).To(And(ContainElement(z), Not(ContainElement(y))), "tolerating zone-z: a pod on %s, none on %s", z, y)
-		_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, oldY.Name, metav1.GetOptions{})
-		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the old pod %s on %s must be gone: %v", oldY.Name, y, err)
+		// gone, or deleted and still in its grace period (daemonPods leaves out terminating pods)
+		if p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, oldY.Name, metav1.GetOptions{}); err == nil {
+			Expect(p.DeletionTimestamp).NotTo(BeNil(), "the old pod %s on %s must be deleted (gone or terminating), but it is not being deleted", oldY.Name, y)
+		} else {
+			Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the old pod %s on %s must be deleted (gone or terminating): %v", oldY.Name, y, err)
+		}
 		Expect(x.MaxSurging).To(BeNumerically("<=", 1), "maxSurge=1: at most one node may run old and new side by side at once; worst moment: %s", x.WorstSurge)
 		expectSurgeInvariants(x, surgeOverlapBound)
 		expectAllOnRevision(ctx, ds)
