@@ -84,8 +84,9 @@ sysctl -qw fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512 
 if ! pgrep -x dockerd >/dev/null; then
   # A machine restored from a snapshot keeps /var/run but not its processes: dockerd then trusts the
   # stale pid files and waits for a containerd that is not there ("containerd is still running").
-  for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
-    if [ -f "$pidfile" ] && ! pgrep -x "$(basename "$pidfile" .pid | sed 's/^docker$/dockerd/')" >/dev/null; then
+  for pair in /var/run/docker.pid:dockerd /var/run/docker/containerd/containerd.pid:containerd; do
+    pidfile=${pair%%:*}
+    if [ -f "$pidfile" ] && ! pgrep -x "${pair##*:}" >/dev/null; then
       log "removing stale $pidfile (pid $(cat "$pidfile" 2>/dev/null) is not running)"
       rm -f "$pidfile"
     fi

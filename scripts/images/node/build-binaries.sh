@@ -74,13 +74,12 @@ build_etcd() {
 # install_cmds <out-subdir> <pkg@version>...: go install builds a module's commands exactly as
 # released (several packages of one module version in one go install).
 install_cmds() {
-  local sub=$1; shift
-  local gobin="$work/bin-${sub:-top}-$(basename "${1%@*}")" p
+  local sub=$1 p; shift
   log "building $(for p in "$@"; do printf '%s ' "$(basename "${p%@*}")"; done)(${1#*@})"
-  mkdir -p "$gobin" "$OUT/$sub"
-  GOBIN="$gobin" go install -trimpath -ldflags "-s -w" "$@" >"$gobin.log" 2>&1 \
-    || die "building $* failed: $(tail -2 "$gobin.log" | tr '\n' ' ')"
-  for p in "$@"; do mv "$gobin/$(basename "${p%@*}")" "$OUT/$sub/"; done
+  mkdir -p "$OUT/$sub"
+  GOBIN="$work/bin" go install -trimpath -ldflags "-s -w" "$@" >"$work/install.log" 2>&1 \
+    || die "building $* failed: $(tail -2 "$work/install.log" | tr '\n' ' ')"
+  for p in "$@"; do mv "$work/bin/$(basename "${p%@*}")" "$OUT/$sub/"; done
 }
 
 build_kubernetes

@@ -9,22 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
 
 OUT=${1:?usage: build-runtime.sh <out-dir>}
+mkdir -p "$OUT"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 export GOFLAGS=-buildvcs=false
-
-# runc needs cgo and libseccomp: kubeadm's control-plane pods ask for the RuntimeDefault profile.
-install_deps() {
-  dpkg -s libseccomp-dev >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1 && return 0
-  if [ "$(id -u)" -eq 0 ] && is_debian_like; then
-    log "installing libseccomp-dev from Debian packages"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp-dev pkg-config; } >"$work/apt.log" 2>&1 \
-      || die "apt-get install libseccomp-dev failed: $(tail -1 "$work/apt.log")"
-  else
-    die "building runc needs libseccomp's headers; install them (e.g. 'sudo apt-get install libseccomp-dev pkg-config')"
-  fi
-}
-install_deps
-mkdir -p "$OUT"
 
 # build_in_module <dir> <module@version> <ldflags> <tags> <out=pkg>...: builds commands of a
 # released module from a scratch module that requires it (go install refuses modules
@@ -50,6 +37,16 @@ CGO_ENABLED=0 build_in_module containerd "$cv@v$CONTAINERD_VERSION" \
   "no_aufs no_zfs no_btrfs no_devmapper" \
   containerd=$cv/cmd/containerd ctr=$cv/cmd/ctr containerd-shim-runc-v2=$cv/cmd/containerd-shim-runc-v2
 
+# runc needs cgo and libseccomp: kubeadm's control-plane pods ask for the RuntimeDefault profile.
+if ! dpkg -s libseccomp-dev >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && is_debian_like; then
+    log "installing libseccomp-dev from Debian packages"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libseccomp-dev pkg-config; } >"$work/apt.log" 2>&1 \
+      || die "apt-get install libseccomp-dev failed: $(tail -1 "$work/apt.log")"
+  else
+    die "building runc needs libseccomp's headers; install them (e.g. 'sudo apt-get install libseccomp-dev pkg-config')"
+  fi
+fi
 CGO_ENABLED=1 build_in_module runc "github.com/opencontainers/runc@v$RUNC_VERSION" \
   "-s -w -X main.version=$RUNC_VERSION -X main.gitCommit=gomodule" "seccomp urfave_cli_no_docs" \
   runc=github.com/opencontainers/runc
