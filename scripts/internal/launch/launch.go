@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -58,6 +59,9 @@ func Run(in Input) (Result, error) {
 		return Result{}, err
 	}
 	out := &framework.SyncWriter{W: io.MultiWriter(in.Out, raw)}
+	// The first line names the mode, so that an e2e.log read on its own (Hydrophone's
+	// download) says which selection it certifies.
+	fmt.Fprintln(out, ModeLine(in.Mode))
 	cmd := exec.Command(in.Ginkgo[0], append(in.Ginkgo[1:], in.Args(in.Where)...)...)
 	cmd.Dir, cmd.Env = in.Dir, in.Env
 	cmd.Stdout, cmd.Stderr = out, out
@@ -125,6 +129,15 @@ func Run(in Input) (Result, error) {
 	fmt.Fprintf(in.Out, "\nReport: %s (%s) — %d passed, %d failed, %d skipped\n", filepath.Join(in.Results, "report.html"),
 		r.Headline, r.Totals.Passed, r.Totals.Failed, r.Totals.Skipped)
 	return res, nil
+}
+
+// ModeLine is the line that opens a run's output: the named mode and what it selects.
+func ModeLine(mode string) string {
+	m, ok, err := framework.LookupMode(mode)
+	if err != nil || !ok {
+		return "dsconform mode: none (the selection is the label filter and focus given)"
+	}
+	return fmt.Sprintf("dsconform mode: %s (%s)", strings.ToLower(mode), m.Description)
 }
 
 func exitCode(err error) int {

@@ -33,6 +33,9 @@ func TestRunKeepsGinkgosExitCodeAndItsOutput(t *testing.T) {
 	if !strings.HasSuffix(strings.TrimSpace(string(plain)), "1 Failed") || !strings.Contains(out.String(), "Ran 1 of 2") {
 		t.Fatalf("console %q, e2e.log %q", out, plain)
 	}
+	if !strings.HasPrefix(string(plain), "dsconform mode: none") {
+		t.Errorf("e2e.log %q should open with the mode", plain)
+	}
 	if !strings.Contains(out.String(), "Ginkgo left no JSON report") {
 		t.Errorf("console %q should say that no report could be written", out.String())
 	}
@@ -76,5 +79,11 @@ func TestRunStreamsProgressLines(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("console %q lacks %q", out.String(), want)
 		}
+	}
+}
+
+func TestModeLineNamesTheModeAndWhatItSelects(t *testing.T) {
+	if got := ModeLine("Certified"); !strings.HasPrefix(got, "dsconform mode: certified (everything") {
+		t.Errorf("ModeLine(Certified) = %q", got)
 	}
 }
