@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -158,6 +159,50 @@ func KillContainer(ctx context.Context, n nodeaccess.Node, containerID string) e
 		return fmt.Errorf("killing the process of container %s on node %s: %v: %s", id, n.Name(), err, firstLine(out))
 	}
 	return nil
+}
+
+// ContainerPID is the host PID (in the node's PID namespace) of the main process of the
+// container with the CRI container ID, as the runtime reports it (crictl inspect).
+func ContainerPID(ctx context.Context, n nodeaccess.Node, containerID string) (int, error) {
+	id, err := runtimeID(n, containerID)
+	if err != nil {
+		return 0, err
+	}
+	out, err := n.Run(ctx, nil, "crictl", "inspect", "-o", "go-template", "--template", "{{.info.pid}}", id)
+	if err != nil {
+		return 0, fmt.Errorf("crictl inspect %s on node %s: %v: %s", id, n.Name(), err, firstLine(out))
+	}
+	return parsePID(out)
+}
+
+// ProcessAlive reports whether the process with the host PID runs on the node, asking
+// the node's kernel (/proc), not the runtime: it answers while the runtime is down.
+func ProcessAlive(ctx context.Context, n nodeaccess.Node, pid int) (bool, error) {
+	out, err := n.Run(ctx, nil, "sh", "-c", fmt.Sprintf("if test -d /proc/%d; then echo alive; else echo gone; fi", pid))
+	if err != nil {
+		return false, fmt.Errorf("looking for process %d on node %s: %v: %s", pid, n.Name(), err, firstLine(out))
+	}
+	switch lastLine(out) {
+	case "alive":
+		return true, nil
+	case "gone":
+		return false, nil
+	}
+	return false, fmt.Errorf("looking for process %d on node %s: unexpected answer %q", pid, n.Name(), firstLine(out))
+}
+
+// parsePID reads the PID crictl prints last (after any log lines); 0 is no process.
+func parsePID(out string) (int, error) {
+	pid, err := strconv.Atoi(lastLine(out))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("unexpected `crictl inspect` PID %q", lastLine(out))
+	}
+	return pid, nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // Container is a container the runtime runs for a pod, as the CRI names it.

@@ -188,3 +188,16 @@ func TestParseContainers(t *testing.T) {
 		t.Error("RuntimeID")
 	}
 }
+
+func TestParsePID(t *testing.T) {
+	for out, want := range map[string]int{"4711\n": 4711, "time=\"...\" level=warning msg=\"...\"\n312": 312} {
+		if got, err := parsePID(out); err != nil || got != want {
+			t.Errorf("parsePID(%q) = %d, %v; want %d", out, got, err, want)
+		}
+	}
+	for _, out := range []string{"", "0", "<no value>"} {
+		if _, err := parsePID(out); err == nil {
+			t.Errorf("parsePID(%q) should be an error: no process", out)
+		}
+	}
+}

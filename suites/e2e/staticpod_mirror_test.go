@@ -14,6 +14,7 @@ import (
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
+	"github.com/dsconform/dsconform/framework/kindcluster"
 	"github.com/dsconform/dsconform/framework/provenance"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
@@ -344,5 +345,64 @@ var _ = Describe("[sig-node] Static pods across a kubelet restart", Label("stati
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(running).To(BeTrue(), "node %s: container %s must keep running", sn.Name, cid)
 		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
+	})
+})
+
+var _ = Describe("[sig-node] A static pod removed while the container runtime is down", Label("staticpod", "disruptive", "node-access"), func() {
+	It("keeps its mirror and container until the runtime is back, then finishes terminating and its mirror goes", Label("SP-KUBELET-02"), onOwnNode(), func(ctx SpecContext) {
+		requireKind() // the runtime stopped, nothing on the node can be exec'd through the API
+		target := nodeOfItsOwn(ctx)
+		ns := newNamespace(ctx, "sp-runtime-down")
+		sn := onNode(ctx, target)
+		host := staticpod.Node{Name: sn.Name, Host: kindHostOf(sn.Name), Dir: sn.Dir}
+		file := host.Write(ctx, ns+"-linger.yaml", lingeringPod(ns, "1"))
+		first := staticpod.WaitForMirror(ctx, mirrorOf(ns, "linger", sn.Name, ""))
+		cid := first.Status.ContainerStatuses[0].ContainerID
+		pid, err := staticpod.ContainerPID(ctx, host.Node, cid)
+		Expect(err).NotTo(HaveOccurred())
+
+		// The kubelet has begun stopping the pod (SIGTERM seen, where upstream sleeps 2 s)
+		// when the runtime goes: its termination cannot finish until the runtime is back.
+		removed := time.Now()
+		host.RemoveFile(ctx, file)
+		expectTermSignal(ctx, host, cid, "its manifest was removed")
+		By("stopping the container runtime (containerd) on " + sn.Name + " in the pod's grace period")
+		host.StopService(ctx, "containerd")
+		Eventually(ctx, func() error {
+			_, err := staticpod.ContainerRunning(ctx, host.Node, cid)
+			return err
+		}).WithTimeout(timeouts.Short).WithPolling(time.Second).Should(HaveOccurred(), "node %s: the CRI should not answer once containerd is stopped", sn.Name)
+
+		// The grace period runs out during the outage, and a Hold more: the kubelet cannot
+		// kill the container, so it must not report the pod terminated (mirror gone).
+		window := time.Until(removed.Add(lingerGrace + timeouts.Hold))
+		By(fmt.Sprintf("holding for %s: the %s grace period runs out while the runtime is down", window.Round(time.Second), lingerGrace))
+		Consistently(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, first.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "node %s: the mirror must stay while the kubelet cannot stop its static pod (runtime down)", sn.Name)
+			g.Expect(p.UID).To(Equal(first.UID), "node %s: the mirror must stay the same object while the runtime is down", sn.Name)
+			g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "node %s: mirror %s phase while its container cannot be stopped", sn.Name, p.Name)
+			alive, err := staticpod.ProcessAlive(ctx, host.Node, pid)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(alive).To(BeTrue(), "node %s: the container's process %d (it ignores SIGTERM) runs on while the runtime that would kill it is down", sn.Name, pid)
+		}).WithTimeout(window).WithPolling(timeouts.HoldPoll).Should(Succeed())
+
+		By("starting the container runtime again")
+		started := time.Now()
+		host.StartService(ctx, "containerd")
+		// The kubelet sees the runtime within its 5 s status loop, retries the stop (its
+		// pod worker backs off up to 15 s), the container takes its grace period again at
+		// most, and housekeeping (2 s) removes the mirror.
+		Eventually(ctx, func(g Gomega) {
+			_, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, first.Name, metav1.GetOptions{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "node %s: with its runtime back for %s, the kubelet should finish terminating the removed static pod and delete its mirror %s (get: %v)",
+				sn.Name, time.Since(started).Round(time.Second), first.Name, err)
+		}).WithTimeout(lingerGrace + timeouts.Short).WithPolling(time.Second).Should(Succeed())
+		framework.RecordLatency(fmt.Sprintf("container runtime back → removed static pod's mirror gone (grace %s, spent)", lingerGrace), sn.Name, time.Since(started))
+		Expect(staticpod.ProcessAlive(ctx, host.Node, pid)).To(BeFalse(), "node %s: the mirror is gone, so the kubelet must have stopped the container's process %d", sn.Name, pid)
+		Expect(staticpod.RunningContainers(ctx, host.Node, ns, first.Name)).To(BeEmpty(), "node %s: the removed static pod must not be started again once the runtime is back", sn.Name)
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(kindcluster.NodeReady(getNode(ctx, sn.Name))).To(BeTrue(), "node %s should be Ready again with its runtime back", sn.Name)
+		}).WithTimeout(timeouts.NodeNotReady).WithPolling(timeouts.Poll).Should(Succeed())
 	})
 })
