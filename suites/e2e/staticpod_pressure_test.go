@@ -112,6 +112,7 @@ var _ = Describe("[sig-node] A static system-node-critical pod under disk pressu
 			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, critical.Name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred(), "node %s, under DiskPressure: the mirror of the static system-node-critical pod must stay", target)
 			g.Expect(p.UID).To(Equal(critical.UID), "node %s, under DiskPressure: mirror %s must not be replaced", target, p.Name)
+			g.Expect(p.DeletionTimestamp).To(BeNil(), "node %s, under DiskPressure: mirror %s must not be deleted (evicted)", target, p.Name)
 			g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "node %s, under DiskPressure: mirror %s phase (reason %q: %s)", target, p.Name, p.Status.Reason, p.Status.Message)
 			g.Expect(p.Status.ContainerStatuses).To(HaveLen(1))
 			st := p.Status.ContainerStatuses[0]
