@@ -22,6 +22,7 @@ import (
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
 	"github.com/dsconform/dsconform/framework/kindcluster"
+	"github.com/dsconform/dsconform/framework/provenance"
 	"github.com/dsconform/dsconform/framework/staticpod"
 )
 
@@ -428,6 +429,12 @@ var _ = Describe("[sig-node] Finding the static pod directory", Label("staticpod
 			if !kindcluster.NodeReady(&n) {
 				// no kubelet answers there (a Node object without a machine): nothing to read
 				framework.Observe("node %s is not Ready: its static pod directory was not read", n.Name)
+				continue
+			}
+			if n.Labels[provenance.JoinedLabel] != "" {
+				// a node this run joined belongs to the spec it was joined for, which may be
+				// restarting its kubelet right now (seen: configz refused mid-restart)
+				framework.Observe("node %s was joined by the suite for another spec: its static pod directory was not read", n.Name)
 				continue
 			}
 			fromHost, err := staticpod.ManifestDir(ctx, hostOf(ctx, n.Name))
