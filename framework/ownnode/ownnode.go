@@ -42,6 +42,22 @@ func Toleration(proc int) corev1.Toleration {
 	return corev1.Toleration{Key: t.Key, Operator: corev1.TolerationOpEqual, Value: t.Value, Effect: t.Effect}
 }
 
+// OthersNodes names the nodes of their own that processes other than proc hold now
+// (their own-node taint says whose they are).
+func OthersNodes(nodes []corev1.Node, proc int) []string {
+	mine := Taint(proc).Value
+	var out []string
+	for _, n := range nodes {
+		for _, t := range n.Spec.Taints {
+			if t.Key == provenance.OwnNodeTaintKey && t.Value != mine {
+				out = append(out, n.Name)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Pool is one process's node of its own.
 type Pool struct {
 	// Name names the next node the process joins: names are never reused, so a removed

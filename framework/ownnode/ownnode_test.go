@@ -100,3 +100,19 @@ func TestTaintSeparatesProcesses(t *testing.T) {
 		t.Error("process 2's toleration must match its own node")
 	}
 }
+
+func TestOthersNodes(t *testing.T) {
+	node := func(name string, taints ...corev1.Taint) corev1.Node {
+		n := corev1.Node{}
+		n.Name, n.Spec.Taints = name, taints
+		return n
+	}
+	nodes := []corev1.Node{node("worker"), node("mine", Taint(1)), node("theirs", Taint(3)),
+		node("tainted", corev1.Taint{Key: "other", Value: "p3", Effect: corev1.TaintEffectNoSchedule})}
+	if got := OthersNodes(nodes, 1); len(got) != 1 || got[0] != "theirs" {
+		t.Errorf("OthersNodes(…, 1) = %v, want [theirs]", got)
+	}
+	if got := OthersNodes(nodes, 3); len(got) != 1 || got[0] != "mine" {
+		t.Errorf("OthersNodes(…, 3) = %v, want [mine]", got)
+	}
+}

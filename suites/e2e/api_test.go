@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dsconform/dsconform/framework"
@@ -13,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -258,4 +260,64 @@ func watchFor(ctx context.Context, w watch.Interface, name, cond string) {
 			}
 		}
 	}
+}
+
+var _ = Describe("[sig-apps] DaemonSet pods modified by hand", Label("daemonset", "api"), func() {
+	It("allow some fields to change and refuse others; the controller keeps a modified pod and makes its replacement from the template", Label("DS-POD-01"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-podmod")
+		ds := waitForRollout(ctx, createDaemonSet(ctx, newDaemonSet("monitoring-daemon", ns).Obj()))
+		nodeName := expectedFor(ctx, ds)[0]
+		pod := onePodOn(ctx, ds, nodeName)
+		other := otherImageOn(ctx, nodeName, ds.Spec.Template.Spec.Containers[0].Image)
+
+		By("changing a field pods do not allow to change (a container's env): refused")
+		envPatch := []byte(`{"spec":{"containers":[{"name":"` + pod.Spec.Containers[0].Name + `","env":[{"name":"DSCONFORM_CHANGED","value":"1"}]}]}}`)
+		_, err := clients.Kube.CoreV1().Pods(ns).Patch(ctx, pod.Name, types.StrategicMergePatchType, envPatch, metav1.PatchOptions{})
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "daemon pod %s on node %s: an update of a container's env should be refused as invalid, got %v", pod.Name, nodeName, err)
+		Expect(err.Error()).To(ContainSubstring("pod updates may not change fields other than"), "daemon pod %s: the refusal should name the fields a pod update may change", pod.Name)
+
+		By("changing a field pods allow to change (the container's image, to " + other + ")")
+		imagePatch := []byte(`{"spec":{"containers":[{"name":"` + pod.Spec.Containers[0].Name + `","image":"` + other + `"}]}}`)
+		_, err = clients.Kube.CoreV1().Pods(ns).Patch(ctx, pod.Name, types.StrategicMergePatchType, imagePatch, metav1.PatchOptions{})
+		Expect(err).NotTo(HaveOccurred(), "daemon pod %s on node %s: an update of a container's image is allowed", pod.Name, nodeName)
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "daemon pod %s on node %s", pod.Name, nodeName)
+			g.Expect(p.UID).To(Equal(pod.UID), "the DaemonSet must keep its modified pod on node %s", nodeName)
+			g.Expect(p.Status.ContainerStatuses).To(ContainElement(And(HaveField("Image", other), HaveField("State.Running", Not(BeNil())))),
+				"node %s: the kubelet should restart daemon pod %s's container with the image it was changed to, %s", nodeName, p.Name, other)
+		}).WithTimeout(timeouts.Medium).WithPolling(timeouts.Poll).Should(Succeed())
+		Consistently(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "the DaemonSet must keep its modified pod %s on node %s", pod.Name, nodeName)
+			g.Expect(p.UID).To(Equal(pod.UID), "the DaemonSet must keep its modified pod on node %s", nodeName)
+			g.Expect(p.DeletionTimestamp).To(BeNil(), "the DaemonSet must not delete its modified pod %s on node %s", p.Name, nodeName)
+			g.Expect(p.Spec.Containers[0].Image).To(Equal(other), "daemon pod %s on node %s: the controller must not revert a change made to the pod", p.Name, nodeName)
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
+
+		By("deleting the modified pod: its replacement comes from the DaemonSet's template")
+		Expect(clients.Kube.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{})).To(Succeed())
+		Eventually(ctx, func(g Gomega) {
+			pods := daemonPods(ctx, g, ds)[nodeName]
+			g.Expect(pods).To(HaveLen(1), "node %s: one daemon pod replaces the deleted one", nodeName)
+			g.Expect(pods[0].UID).NotTo(Equal(pod.UID), "node %s: the replacement is a new pod", nodeName)
+			g.Expect(pods[0].Spec.Containers[0].Image).To(Equal(ds.Spec.Template.Spec.Containers[0].Image),
+				"node %s: the replacement of a modified daemon pod should use the DaemonSet's template image, not the pod's %s", nodeName, other)
+		}).WithTimeout(timeouts.Medium).WithPolling(timeouts.Poll).Should(Succeed())
+	})
+})
+
+// otherImageOn is an image the node already holds other than not: its pause image, which
+// every node has (no registry is needed to run it).
+func otherImageOn(ctx context.Context, nodeName, not string) string {
+	GinkgoHelper()
+	for _, img := range getNode(ctx, nodeName).Status.Images {
+		for _, name := range img.Names {
+			if name != not && strings.Contains(name, "/pause:") {
+				return name
+			}
+		}
+	}
+	Skip(fmt.Sprintf("node %s lists no pause image among its images: no second image to change a daemon pod to without a registry", nodeName))
+	return ""
 }

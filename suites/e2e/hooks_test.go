@@ -8,9 +8,11 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
+	. "github.com/onsi/gomega"
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/diagnostics"
+	"github.com/dsconform/dsconform/framework/ownnode"
 	"github.com/dsconform/dsconform/framework/report"
 	"github.com/dsconform/dsconform/suites/requirements"
 )
@@ -21,10 +23,19 @@ var (
 	extraDiagnostics []func(context.Context, *diagnostics.Writer)
 )
 
-var _ = BeforeEach(func() {
+var _ = BeforeEach(func(ctx SpecContext) {
 	specNamespaces, extraDiagnostics = nil, nil
 	if cfg.DryRun {
 		Skip("dry run: listed, not run")
+	}
+	// Serial specs run once every process has finished its parallel specs, while those
+	// processes remove their nodes of their own: a Serial spec counts the nodes as they
+	// are once that is done (seen: kube-proxy "not rolled out" on a node being removed).
+	if CurrentSpecReport().IsSerial && ownNodesUsed() && clients != nil {
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(ownnode.OthersNodes(listNodes(ctx), GinkgoParallelProcess())).To(BeEmpty(),
+				"the other processes' nodes of their own should be removed before a Serial spec starts")
+		}).WithTimeout(timeouts.Medium).WithPolling(timeouts.Poll).Should(Succeed())
 	}
 })
 

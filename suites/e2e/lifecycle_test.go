@@ -101,13 +101,16 @@ func removeWorker(ctx context.Context, name string) {
 	Expect(deleteWorker(ctx, name)).To(Succeed())
 }
 
+// deleteWorker removes a joined node: its machine first, so that no kubelet is left to
+// register the Node again (one restarted a moment before, as SP-EVICT-01's cleanup does,
+// is still registering), then its Node object.
 func deleteWorker(ctx context.Context, name string) error {
+	if err := cluster.RemoveNode(ctx, name); err != nil {
+		return fmt.Errorf("removing node container %s: %w", name, err)
+	}
 	err := clients.Kube.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting Node %s: %w", name, err)
-	}
-	if err := cluster.RemoveNode(ctx, name); err != nil {
-		return fmt.Errorf("removing node container %s: %w", name, err)
 	}
 	return nil
 }
