@@ -200,6 +200,18 @@ func startStaticPodOn(ctx context.Context, nsBase, nodeName string) (string, sta
 	return ns, sn, mirror
 }
 
+// runPod creates a bare pod meant for node nodeName and waits until it is Running.
+func runPod(ctx context.Context, pod *corev1.Pod, nodeName string) {
+	GinkgoHelper()
+	_, err := clients.Kube.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	Expect(err).NotTo(HaveOccurred(), "creating pod %s on node %s", pod.Name, nodeName)
+	Eventually(ctx, func(g Gomega) {
+		p, err := clients.Kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "pod %s on node %s should be Running", pod.Name, nodeName)
+	}).WithTimeout(timeouts.Medium).Should(Succeed())
+}
+
 // getNode reads the Node as it is now.
 func getNode(ctx context.Context, name string) *corev1.Node {
 	GinkgoHelper()

@@ -153,13 +153,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Label("daemonse
 		for _, key := range []string{corev1.TaintNodeNotReady, corev1.TaintNodeUnreachable} {
 			control.Spec.Tolerations = append(control.Spec.Tolerations, corev1.Toleration{Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &one})
 		}
-		_, err := clients.Kube.CoreV1().Pods(ns).Create(ctx, control, metav1.CreateOptions{})
-		Expect(err).NotTo(HaveOccurred(), "creating the control pod on node %s", name)
-		Eventually(ctx, func(g Gomega) {
-			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, control.Name, metav1.GetOptions{})
-			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "control pod on node %s", name)
-		}).WithTimeout(timeouts.Medium).Should(Succeed())
+		runPod(ctx, control, name)
 
 		By("stopping node container " + name)
 		Expect(cluster.StopNode(ctx, name)).To(Succeed())
@@ -221,13 +215,7 @@ var _ = Describe("[sig-apps] DaemonSet as nodes join and leave", Label("daemonse
 			Containers: []corev1.Container{{Name: "c", Image: cfg.WorkloadImage, Args: []string{"sleep"}}},
 			Tolerations: []corev1.Toleration{{Key: daemonset.TaintUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &short},
 				{Key: daemonset.TaintNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &short}}}}
-		_, err := clients.Kube.CoreV1().Pods(ns).Create(ctx, plain, metav1.CreateOptions{})
-		Expect(err).NotTo(HaveOccurred())
-		Eventually(ctx, func(g Gomega) {
-			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, plain.Name, metav1.GetOptions{})
-			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning))
-		}).Should(Succeed())
+		runPod(ctx, plain, target)
 
 		By("stopping the kubelet on " + target + ": the node stops reporting")
 		h := kindHostOf(target)

@@ -39,13 +39,7 @@ var _ = Describe("[sig-apps] DaemonSet on a node without room", Label("daemonset
 			Spec: corev1.PodSpec{NodeSelector: map[string]string{corev1.LabelHostname: target},
 				Containers: []corev1.Container{{Name: "sleep", Image: cfg.WorkloadImage, Args: []string{"sleep"},
 					Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: *fill}}}}}}
-		filler, err := clients.Kube.CoreV1().Pods(ns).Create(ctx, filler, metav1.CreateOptions{})
-		Expect(err).NotTo(HaveOccurred(), "creating the filler pod")
-		Eventually(ctx, func(g Gomega) {
-			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, filler.Name, metav1.GetOptions{})
-			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "filler pod on node %s", target)
-		}).WithTimeout(timeouts.Medium).Should(Succeed())
+		runPod(ctx, filler, target)
 
 		obj := newDaemonSet("monitoring-daemon", ns).Obj()
 		obj.Spec.Template.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: request}
@@ -83,7 +77,7 @@ var _ = Describe("[sig-apps] DaemonSet on a node without room", Label("daemonset
 		By("a higher priority for the daemon pods: the scheduler preempts the filler and binds the daemon pod on " + target)
 		pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: provenance.ObjectLabels(state.RunID)}, Value: 1000,
 			Description: "dsconform DS-SCHED-02: daemon pods above the default priority"}
-		_, err = clients.Kube.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{})
+		_, err := clients.Kube.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{})
 		Expect(err).NotTo(HaveOccurred(), "creating PriorityClass %s", pc.Name)
 		DeferCleanup(func(ctx SpecContext) {
 			err := clients.Kube.SchedulingV1().PriorityClasses().Delete(ctx, pc.Name, metav1.DeleteOptions{})

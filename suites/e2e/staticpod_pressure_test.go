@@ -52,13 +52,7 @@ var _ = Describe("[sig-node] A static system-node-critical pod under disk pressu
 		ordinary := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "ordinary", Namespace: ns}, Spec: corev1.PodSpec{NodeName: target,
 			Containers:  []corev1.Container{{Name: "c", Image: cfg.WorkloadImage, ImagePullPolicy: corev1.PullIfNotPresent, Args: []string{"sleep"}}},
 			Tolerations: []corev1.Toleration{ownnode.Toleration(GinkgoParallelProcess())}}}
-		_, err := clients.Kube.CoreV1().Pods(ns).Create(ctx, ordinary, metav1.CreateOptions{})
-		Expect(err).NotTo(HaveOccurred())
-		Eventually(ctx, func(g Gomega) {
-			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, ordinary.Name, metav1.GetOptions{})
-			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "node %s: pod %s should run before the pressure", target, ordinary.Name)
-		}).WithTimeout(timeouts.Medium).Should(Succeed())
+		runPod(ctx, ordinary, target)
 
 		// A threshold just under what the node has free, so that the kubelet restarts
 		// without pressure (under pressure it would refuse the ordinary pod at its restart,
