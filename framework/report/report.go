@@ -379,3 +379,38 @@ func Bench(r Report) string {
 	}
 	return b.String()
 }
+
+// failureLineMax bounds a failure line: the message's first line, cut, so that the tail
+// of a console (what a CI system shows) still names what failed and why.
+const failureLineMax = 600
+
+// FailureLines is one line per failed spec and per suite-level failure: the requirement,
+// the spec and the first line of its failure message, for the end of a console.
+func (r Report) FailureLines() []string {
+	var lines []string
+	for _, s := range r.Specs {
+		if !isFailure(s.State) || s.FailureMessage == "" && s.FailureLocation == "" {
+			continue
+		}
+		id := s.RequirementID
+		if id == "" {
+			id = "-"
+		}
+		lines = append(lines, fmt.Sprintf("%s %s: %s: %s", strings.ToUpper(s.State), id, s.Text, firstLine(s.FailureMessage)))
+	}
+	for _, f := range r.SpecialFailures {
+		lines = append(lines, "SUITE: "+firstLine(f))
+	}
+	return lines
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " …"
+	}
+	if len(s) > failureLineMax {
+		s = s[:failureLineMax] + " …"
+	}
+	return s
+}

@@ -239,3 +239,25 @@ func TestBench(t *testing.T) {
 		t.Error("a run without cpu.txt must say its CPU use was not measured")
 	}
 }
+
+func TestFailureLines(t *testing.T) {
+	long := strings.Repeat("x", failureLineMax+10)
+	r := Report{
+		Specs: []Spec{
+			{RequirementID: "DS-A-01", Text: "a", State: "passed"},
+			{RequirementID: "SP-B-01", Text: "b", State: "failed", FailureMessage: "node n1: expected 1, found 2\nfull diff"},
+			{Text: "c", State: "timedout", FailureMessage: long},
+			{RequirementID: "DS-D-01", Text: "d", State: "listed (dry run)"},
+		},
+		SpecialFailures: []string{"BeforeSuite: no cluster"},
+	}
+	got := r.FailureLines()
+	want := []string{
+		"FAILED SP-B-01: b: node n1: expected 1, found 2 …",
+		"TIMEDOUT -: c: " + long[:failureLineMax] + " …",
+		"SUITE: BeforeSuite: no cluster",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("FailureLines:\n got %q\nwant %q", got, want)
+	}
+}

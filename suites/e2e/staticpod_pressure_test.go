@@ -24,11 +24,17 @@ import (
 const evictionMonitoringPeriod = 10 * time.Second
 
 // The disk pressure is made by a threshold pressureMargin under what the node has free
-// and a file of pressureFill: more than the margin and the unused images the kubelet
-// deletes to reclaim space (a few hundred MB) together.
+// and a file of pressureFill. A kind node's file system is the host's, shared with every
+// other node: a node another process joins meanwhile copies its image's /var (about
+// 1.4 GB) into a new volume, so the margin outlasts several joins (a 1 GiB margin did
+// not: the threshold was crossed before the file was written), and the fill exceeds the
+// margin by as much again, more than the unused images the kubelet deletes to reclaim
+// space and the volumes of nodes removed meanwhile. pressureReserve is what the host
+// must keep free beyond the fill.
 const (
-	pressureMargin = int64(1) << 30
-	pressureFill   = int64(3) << 30
+	pressureMargin  = int64(8) << 30
+	pressureFill    = 2 * pressureMargin
+	pressureReserve = int64(8) << 30
 )
 
 // kubeadmKubeletConfig is where a kind (kubeadm) node's kubelet reads its configuration.
@@ -58,6 +64,10 @@ var _ = Describe("[sig-node] A static system-node-critical pod under disk pressu
 		// without pressure (under pressure it would refuse the ordinary pod at its restart,
 		// not evict it), then a file that takes more than the margin.
 		free := nodeFsAvailable(ctx, target)
+		if free < pressureFill+pressureReserve {
+			Skip(fmt.Sprintf("needs %d GiB free on node %s's file system (a %d GiB file, %d GiB kept for the host); it has %.1f GiB",
+				(pressureFill+pressureReserve)>>30, target, pressureFill>>30, pressureReserve>>30, float64(free)/(1<<30)))
+		}
 		threshold := free - pressureMargin
 		By(fmt.Sprintf("restarting the kubelet on %s with evictionHard nodefs.available %d (free %d, less %d)", target, threshold, free, pressureMargin))
 		setEvictionHard(ctx, host, "nodefs.available", fmt.Sprint(threshold))

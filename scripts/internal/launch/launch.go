@@ -128,6 +128,9 @@ func Run(in Input) (Result, error) {
 	res.Report = &r
 	fmt.Fprintf(in.Out, "\nReport: %s (%s) — %d passed, %d failed, %d skipped\n", filepath.Join(in.Results, "report.html"),
 		r.Headline, r.Totals.Passed, r.Totals.Failed, r.Totals.Skipped)
+	for _, l := range r.FailureLines() {
+		fmt.Fprintln(in.Out, l)
+	}
 	return res, nil
 }
 
