@@ -83,6 +83,26 @@ func (b *Builder) WithEnv(name, value string) *Builder {
 	return b
 }
 
+// WithArgs runs the workload in another mode. Only serve answers the readiness probe on
+// its port, so any other mode has neither: its pods are Ready once running.
+func (b *Builder) WithArgs(args ...string) *Builder {
+	c := &b.ds.Spec.Template.Spec.Containers[0]
+	c.Args = args
+	if len(args) == 0 || args[0] != "serve" {
+		c.ReadinessProbe, c.Ports = nil, nil
+	}
+	return b
+}
+
+// WithHostPathVolume mounts a directory of the node's at mountPath in the container.
+func (b *Builder) WithHostPathVolume(name, hostPath, mountPath string, readOnly bool) *Builder {
+	dir := corev1.HostPathDirectory
+	spec := &b.ds.Spec.Template.Spec
+	spec.Volumes = append(spec.Volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: hostPath, Type: &dir}}})
+	spec.Containers[0].VolumeMounts = append(spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: name, MountPath: mountPath, ReadOnly: readOnly})
+	return b
+}
+
 func (b *Builder) WithImage(image string) *Builder {
 	b.ds.Spec.Template.Spec.Containers[0].Image = image
 	return b

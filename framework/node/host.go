@@ -108,6 +108,25 @@ func (h Host) WriteFile(ctx context.Context, dest, content string) string {
 	return dest
 }
 
+// MakeDir makes a directory that does not exist (its parent must) and registers its
+// removal; what is written in it is undone first. A path that exists is refused.
+func (h Host) MakeDir(ctx context.Context, dir string) string {
+	GinkgoHelper()
+	h.Changer.mayChange()
+	out, err := h.Run(ctx, nil, "sh", "-c", fmt.Sprintf("test ! -e %q || echo exists", dir))
+	Expect(err).NotTo(HaveOccurred(), "node %s: checking for %s", h.Name(), dir)
+	Expect(out).To(BeEmpty(), "node %s: %s exists and was not made by this run: the suite does not take it over", h.Name(), dir)
+	ch := h.Changer.New(provenance.Dir)
+	ch.Path = dir
+	h.change(ctx, ch, func() error {
+		if out, err := h.Run(ctx, nil, "mkdir", dir); err != nil {
+			return fmt.Errorf("making directory %s: %v: %s", dir, err, out)
+		}
+		return nil
+	})
+	return dir
+}
+
 // RemoveFile removes a file this run wrote, now, and its stamp.
 func (h Host) RemoveFile(ctx context.Context, file string) {
 	GinkgoHelper()

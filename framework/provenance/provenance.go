@@ -62,6 +62,7 @@ const (
 	Label     Kind = "label"     // a label set or removed (Value nil); Prev holds the earlier value
 	Cordon    Kind = "cordon"    // spec.unschedulable set
 	File      Kind = "file"      // a file written on the node's host (it did not exist before)
+	Dir       Kind = "dir"       // a directory made on the node's host (it did not exist before)
 	Moved     Kind = "moved"     // a file moved from From to Path on the host
 	IPTables  Kind = "iptables"  // an iptables rule inserted on the host (Rule, without -I/-A)
 	IP6Tables Kind = "ip6tables" // the same for IPv6
@@ -81,7 +82,7 @@ type Change struct {
 	Value *string `json:"value,omitempty"` // Label: nil when the change removed the label
 	Prev  *string `json:"prev,omitempty"`  // Label: the earlier value, nil when there was none
 
-	Path    string   `json:"path,omitempty"`    // File, Moved: where the file is now
+	Path    string   `json:"path,omitempty"`    // File, Dir, Moved: where the file (directory) is now
 	From    string   `json:"from,omitempty"`    // Moved: where it was
 	Rule    []string `json:"rule,omitempty"`    // IPTables: chain and match, as given to iptables -I
 	Service string   `json:"service,omitempty"` // Stopped: the systemd unit
@@ -101,7 +102,7 @@ func LapseUnit(c Change) string {
 
 // OnHost reports whether the change is on the node's host rather than in the Node object.
 func (c Change) OnHost() bool {
-	return c.Kind == File || c.Kind == Moved || c.Kind == IPTables || c.Kind == IP6Tables || c.Kind == Stopped
+	return c.Kind == File || c.Kind == Dir || c.Kind == Moved || c.Kind == IPTables || c.Kind == IP6Tables || c.Kind == Stopped
 }
 
 // String says what the change is, in the words the report uses.
@@ -128,6 +129,8 @@ func (c Change) String() string {
 		return "cordon"
 	case File:
 		return "file " + c.Path
+	case Dir:
+		return "directory " + c.Path
 	case Moved:
 		return fmt.Sprintf("file %s moved to %s", c.From, c.Path)
 	case IPTables, IP6Tables:
@@ -164,9 +167,9 @@ func (c Change) Validate() error {
 			return fmt.Errorf("stamp %s: a label stamp needs a key", c.ID)
 		}
 	case Cordon:
-	case File:
-		if !strings.HasPrefix(c.Path, "/") {
-			return fmt.Errorf("stamp %s: a file stamp needs an absolute path, got %q", c.ID, c.Path)
+	case File, Dir:
+		if !strings.HasPrefix(c.Path, "/") || c.Path == "/" {
+			return fmt.Errorf("stamp %s: a %s stamp needs an absolute path, got %q", c.ID, c.Kind, c.Path)
 		}
 	case Moved:
 		if !strings.HasPrefix(c.Path, "/") || !strings.HasPrefix(c.From, "/") {
@@ -357,6 +360,8 @@ func HostUndo(c Change) (string, error) {
 	switch c.Kind {
 	case File:
 		return fmt.Sprintf(`if [ -e %[1]s ]; then rm -f %[1]s && echo "removed file %[2]s"; fi`, shellQuote(c.Path), c.Path), nil
+	case Dir: // only when empty: what the run wrote in it is stamped and undone before it
+		return fmt.Sprintf(`if [ -d %[1]s ]; then rmdir %[1]s && echo "removed directory %[2]s"; fi`, shellQuote(c.Path), c.Path), nil
 	case Moved:
 		return fmt.Sprintf(`if [ -e %[1]s ] && [ ! -e %[2]s ]; then mv %[1]s %[2]s && echo "moved %[3]s back to %[4]s"; fi`,
 			shellQuote(c.Path), shellQuote(c.From), c.Path, c.From), nil

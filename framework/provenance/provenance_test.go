@@ -132,6 +132,7 @@ func TestHostUndoIsIdempotentShell(t *testing.T) {
 			From: "/etc/kubernetes/manifests/kube-scheduler.yaml", Path: "/etc/kubernetes/kube-scheduler.yaml.aside"},
 		"if iptables -C 'OUTPUT' '-p' 'tcp' '-j' 'REJECT' 2>/dev/null; then iptables -D 'OUTPUT'": {ID: "3", Run: "r", Kind: IPTables, Rule: []string{"OUTPUT", "-p", "tcp", "-j", "REJECT"}},
 		"systemctl start kubelet": {ID: "4", Run: "r", Kind: Stopped, Service: "kubelet"},
+		"if [ -d '/etc/dsconform-static' ]; then rmdir '/etc/dsconform-static'": {ID: "6", Run: "r", Kind: Dir, Path: "/etc/dsconform-static"},
 	}
 	for want, c := range cases {
 		got, err := HostUndo(c)
@@ -142,6 +143,9 @@ func TestHostUndoIsIdempotentShell(t *testing.T) {
 	lapsing := Change{ID: "3.7", Run: "1764", Kind: IP6Tables, Rule: []string{"OUTPUT", "-j", "REJECT"}, Lapses: &metav1.Time{}}
 	if got, err := HostUndo(lapsing); err != nil || !strings.HasPrefix(got, "systemctl stop 'dsconform-lapse-1764-3-7.timer' 2>/dev/null; if ip6tables -C 'OUTPUT'") {
 		t.Errorf("the undo of a lapsing change stops its timer first (it must not fire on a later rule): %q, %v", got, err)
+	}
+	if _, err := HostUndo(Change{ID: "7", Run: "r", Kind: Dir, Path: "/"}); err == nil {
+		t.Errorf("a directory stamp on / is refused")
 	}
 	if _, err := HostUndo(Change{ID: "5", Run: "r", Kind: Cordon}); err == nil {
 		t.Errorf("a cordon is not a host change")

@@ -405,9 +405,20 @@ func (r Report) FailureLines() []string {
 }
 
 func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i] + " …"
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	s = lines[0]
+	// A timed-out Eventually says what failed on the line after "… with:".
+	if strings.HasPrefix(s, "Timed out after") || strings.HasPrefix(s, "Context was cancelled") {
+		for i := 1; i+1 < len(lines); i++ {
+			if strings.HasSuffix(lines[i], " with:") {
+				s += " " + strings.TrimSpace(lines[i+1])
+				lines = lines[:i+2]
+				break
+			}
+		}
+	}
+	if len(lines) > 1 {
+		s += " …"
 	}
 	if len(s) > failureLineMax {
 		s = s[:failureLineMax] + " …"

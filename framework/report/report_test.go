@@ -248,6 +248,7 @@ func TestFailureLines(t *testing.T) {
 			{RequirementID: "SP-B-01", Text: "b", State: "failed", FailureMessage: "node n1: expected 1, found 2\nfull diff"},
 			{Text: "c", State: "timedout", FailureMessage: long},
 			{RequirementID: "DS-D-01", Text: "d", State: "listed (dry run)"},
+			{RequirementID: "DS-E-01", Text: "e", State: "failed", FailureMessage: "Timed out after 120.001s.\nThe function passed to Eventually failed at x.go:9 with:\nnode n2: should report PIDPressure\nExpected\n  False"},
 		},
 		SpecialFailures: []string{"BeforeSuite: no cluster"},
 	}
@@ -255,6 +256,7 @@ func TestFailureLines(t *testing.T) {
 	want := []string{
 		"FAILED SP-B-01: b: node n1: expected 1, found 2 …",
 		"TIMEDOUT -: c: " + long[:failureLineMax] + " …",
+		"FAILED DS-E-01: e: Timed out after 120.001s. node n2: should report PIDPressure …",
 		"SUITE: BeforeSuite: no cluster",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

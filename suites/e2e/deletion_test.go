@@ -141,6 +141,9 @@ var _ = Describe("[sig-apps] DaemonSet deletion", Label("daemonset", "deletion")
 			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "by-hand-", Namespace: ns, Labels: tmpl.Spec.Template.Labels},
 				Spec: *tmpl.Spec.Template.Spec.DeepCopy()}
 			p.Spec.NodeName = target
+			// "a Pod with a different value on a node for testing": it differs from the
+			// template, and the selector alone decides that the DaemonSet takes it as its own.
+			p.Spec.Containers[0].Env = append(p.Spec.Containers[0].Env, corev1.EnvVar{Name: "TESTING", Value: "by-hand"})
 			created, err := clients.Kube.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{})
 			Expect(err).NotTo(HaveOccurred())
 			made = append(made, created.UID)
@@ -160,6 +163,8 @@ var _ = Describe("[sig-apps] DaemonSet deletion", Label("daemonset", "deletion")
 			onTarget := daemonPods(ctx, g, ds)[target]
 			g.Expect(onTarget).To(HaveLen(1), "node %s should keep exactly one of the two hand-made pods", target)
 			g.Expect(made).To(ContainElement(onTarget[0].UID), "the pod on node %s should be an adopted hand-made pod, not a new one", target)
+			g.Expect(onTarget[0].Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: "TESTING", Value: "by-hand"}),
+				"the adopted pod %s on node %s should keep the value it was made with, which the template does not have", onTarget[0].Name, target)
 			// The surplus hand-made pod must be gone, not merely left unowned.
 			var live []string
 			for _, p := range listPods(ctx, g, ns, tmpl) {

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 
@@ -183,7 +184,28 @@ var _ = Describe("[sig-apps] DaemonSet and the control plane", Label("daemonset"
 				cur, nodes, pods := daemonset.Snapshot(ctx, g, clients.Kube, ds)
 				g.Expect(daemonset.CheckRollout(cur, nodes, pods)).To(Succeed())
 				g.Expect(cur.Status.DesiredNumberScheduled).To(BeEquivalentTo(len(nodes)), "DaemonSet kube-system/%s should cover every node", ds.Name)
+				// The NODE SELECTOR and SELECTOR columns of `kubectl get daemonset -o wide`:
+				// every node satisfies the first, and the second finds exactly the pods the
+				// DaemonSet owns, one per node.
+				for _, n := range nodes {
+					g.Expect(labels.SelectorFromSet(cur.Spec.Template.Spec.NodeSelector).Matches(labels.Set(n.Labels))).To(BeTrue(),
+						"node %s runs a pod of kube-system/%s, so it should carry its NODE SELECTOR %v", n.Name, ds.Name, cur.Spec.Template.Spec.NodeSelector)
+				}
+				sel, err := metav1.LabelSelectorAsSelector(cur.Spec.Selector)
+				g.Expect(err).NotTo(HaveOccurred())
+				var selected, owned []string
+				for _, p := range pods {
+					if p.DeletionTimestamp == nil && sel.Matches(labels.Set(p.Labels)) {
+						selected = append(selected, p.Name)
+					}
+					if daemonset.OwnedBy(&p, cur.UID) && p.DeletionTimestamp == nil {
+						owned = append(owned, p.Name)
+					}
+				}
+				g.Expect(selected).To(ConsistOf(owned), "the SELECTOR %s of kube-system/%s should find exactly the pods it owns", sel, ds.Name)
+				g.Expect(owned).To(HaveLen(len(nodes)), "kube-system/%s should own one pod per node", ds.Name)
 			}).Should(Succeed())
+			framework.Observe("kube-system/%s: NODE SELECTOR %s, SELECTOR %s", ds.Name, orNone(labels.Set(ds.Spec.Template.Spec.NodeSelector).String()), metav1.FormatLabelSelector(ds.Spec.Selector))
 		}
 	})
 })
@@ -266,4 +288,12 @@ func expectReplacedAfterPhase(ctx SpecContext, nsBase string, phase corev1.PodPh
 		g.Expect(pods[0].UID).NotTo(Equal(pod.UID), "node %s: the running daemon pod must be the replacement of %s", target, pod.Name)
 	}).WithTimeout(timeouts.Medium).Should(Succeed())
 	waitForRollout(ctx, ds)
+}
+
+// orNone is how kubectl shows an empty column.
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
 }

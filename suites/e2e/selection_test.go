@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -34,6 +37,61 @@ var _ = Describe("[sig-apps] DaemonSet node selection", Label("daemonset", "node
 		cols, err := daemonset.TableColumns(ctx, clients.Kube, ds)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(cols).To(HaveKeyWithValue("Node Selector", selectLabel+"=yes"))
+	})
+
+	It("runs one kind of daemon as several DaemonSets, one per hardware type, each with its own flags and requests", Label("DS-USE-02"), func(ctx SpecContext) {
+		workers := needNodes(ctx, 2) // one node of each hardware type
+		hardware := fmt.Sprintf("dsconform.e2e/hardware-p%d", GinkgoParallelProcess())
+		nodeChanges.SetLabel(ctx, workers[0], hardware, "small")
+		nodeChanges.SetLabel(ctx, workers[1], hardware, "large")
+		ns := newNamespace(ctx, "ds-hardware")
+		type variant struct{ flags, cpu, memory string }
+		variants := map[string]variant{"small": {"--profile=small", "10m", "16Mi"}, "large": {"--profile=large", "20m", "32Mi"}}
+		dss := map[string]*appsv1.DaemonSet{}
+		for _, kind := range []string{"small", "large"} {
+			v := variants[kind]
+			ds := newDaemonSet("agent-"+kind, ns).WithNodeSelector(map[string]string{hardware: kind}).WithEnv("AGENT_FLAGS", v.flags).Obj()
+			ds.Spec.Template.Labels["daemon"] = "agent" // one kind of daemon, whichever DaemonSet runs it
+			ds.Spec.Template.Spec.Containers[0].Resources.Requests = corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse(v.cpu), corev1.ResourceMemory: resource.MustParse(v.memory)}
+			dss[kind] = createDaemonSet(ctx, ds)
+		}
+		// expectAgents: each node of a hardware type runs exactly one agent, from that
+		// type's DaemonSet, with its flags and requests; no other node runs one.
+		expectAgents := func(want map[string]string) {
+			GinkgoHelper()
+			Eventually(ctx, func(g Gomega) {
+				l, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "daemon=agent"})
+				g.Expect(err).NotTo(HaveOccurred())
+				got := map[string][]string{}
+				for _, p := range l.Items {
+					if p.DeletionTimestamp != nil {
+						continue
+					}
+					owner := metav1.GetControllerOf(&p)
+					g.Expect(owner).NotTo(BeNil(), "agent pod %s on node %s has no controller", p.Name, p.Spec.NodeName)
+					kind := strings.TrimPrefix(owner.Name, "agent-")
+					got[p.Spec.NodeName] = append(got[p.Spec.NodeName], kind)
+					v := variants[kind]
+					c := p.Spec.Containers[0]
+					g.Expect(c.Env).To(ContainElement(corev1.EnvVar{Name: "AGENT_FLAGS", Value: v.flags}), "node %s: agent pod %s of %s should have that type's flags", p.Spec.NodeName, p.Name, owner.Name)
+					g.Expect(c.Resources.Requests.Cpu().String()).To(Equal(v.cpu), "node %s: agent pod %s of %s: cpu request", p.Spec.NodeName, p.Name, owner.Name)
+					g.Expect(c.Resources.Requests.Memory().String()).To(Equal(v.memory), "node %s: agent pod %s of %s: memory request", p.Spec.NodeName, p.Name, owner.Name)
+					g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "node %s: agent pod %s of %s", p.Spec.NodeName, p.Name, owner.Name)
+				}
+				wantPods := map[string][]string{}
+				for n, kind := range want {
+					wantPods[n] = []string{kind}
+				}
+				g.Expect(got).To(Equal(wantPods), "agents by node (the DaemonSet each belongs to): each node of a hardware type should run exactly one, of its type")
+			}).WithTimeout(timeouts.Medium).WithPolling(timeouts.Poll).Should(Succeed())
+		}
+		expectAgents(map[string]string{workers[0]: "small", workers[1]: "large"})
+
+		By(fmt.Sprintf("%s becomes a large node: its small agent goes and a large one takes its place", workers[0]))
+		nodeChanges.SetLabel(ctx, workers[0], hardware, "large")
+		expectAgents(map[string]string{workers[0]: "large", workers[1]: "large"})
+		expectPlacement(ctx, dss["small"], nil)
 	})
 
 	It("runs pods only on nodes matching required node affinity", Label("DS-SEL-02"), func(ctx SpecContext) {

@@ -70,7 +70,7 @@ var _ = Describe("[sig-node] A static system-node-critical pod under disk pressu
 		}
 		threshold := free - pressureMargin
 		By(fmt.Sprintf("restarting the kubelet on %s with evictionHard nodefs.available %d (free %d, less %d)", target, threshold, free, pressureMargin))
-		setEvictionHard(ctx, host, "nodefs.available", fmt.Sprint(threshold))
+		setEvictionHard(ctx, host, map[string]string{"nodefs.available": fmt.Sprint(threshold)})
 		// The restarted kubelet has admitted its pods again and its eviction manager has
 		// looked at least once (a Hold outlasts its 10 s period), without pressure.
 		Consistently(ctx, func(g Gomega) {
@@ -130,10 +130,11 @@ var _ = Describe("[sig-node] A static system-node-critical pod under disk pressu
 	})
 })
 
-// setEvictionHard restarts the node's kubelet with one hard eviction threshold changed
-// in its configuration file (kubeadm's): the original is moved aside and a copy written,
-// both stamped, and both undone (the kubelet restarted on the original) when the spec ends.
-func setEvictionHard(ctx context.Context, host node.Host, signal, threshold string) {
+// setEvictionHard restarts the node's kubelet with hard eviction thresholds (signal →
+// threshold) changed in its configuration file (kubeadm's): the original is moved aside
+// and a copy written, both stamped, and both undone (the kubelet restarted on the
+// original) when the spec ends.
+func setEvictionHard(ctx context.Context, host node.Host, thresholds map[string]string) {
 	GinkgoHelper()
 	orig, err := host.Run(ctx, nil, "cat", kubeadmKubeletConfig)
 	Expect(err).NotTo(HaveOccurred(), "node %s: reading %s: %s", host.Name(), kubeadmKubeletConfig, orig)
@@ -143,7 +144,9 @@ func setEvictionHard(ctx context.Context, host node.Host, signal, threshold stri
 	if hard == nil {
 		hard = map[string]any{}
 	}
-	hard[signal] = threshold
+	for signal, threshold := range thresholds {
+		hard[signal] = threshold
+	}
 	conf["evictionHard"] = hard
 	conf["evictionMinimumReclaim"] = map[string]any{}
 	changed, err := yaml.Marshal(conf)
@@ -178,23 +181,46 @@ func restartKubelet(ctx context.Context, host node.Host) {
 // thresholds are compared with.
 func nodeFsAvailable(ctx context.Context, name string) int64 {
 	GinkgoHelper()
+	s := nodeStats(ctx, name)
+	Expect(s.Node.Fs.AvailableBytes).NotTo(BeNil(), "node %s: the kubelet's stats summary gives no node.fs.availableBytes", name)
+	return *s.Node.Fs.AvailableBytes
+}
+
+// statsSummary is what the specs read of the kubelet's stats summary.
+type statsSummary struct {
+	Node struct {
+		Fs struct {
+			AvailableBytes *int64 `json:"availableBytes"`
+		} `json:"fs"`
+		Rlimit struct {
+			MaxPID *int64 `json:"maxpid"`
+		} `json:"rlimit"`
+	} `json:"node"`
+}
+
+// nodeStats reads the kubelet's stats summary through the API server's node proxy.
+func nodeStats(ctx context.Context, name string) statsSummary {
+	GinkgoHelper()
 	raw, err := clients.Kube.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", name, "proxy", "stats", "summary").DoRaw(ctx)
 	Expect(err).NotTo(HaveOccurred(), "node %s: the kubelet's stats summary", name)
-	var summary struct {
-		Node struct {
-			Fs struct {
-				AvailableBytes *int64 `json:"availableBytes"`
-			} `json:"fs"`
-		} `json:"node"`
-	}
-	Expect(json.Unmarshal(raw, &summary)).To(Succeed(), "node %s: the kubelet's stats summary", name)
-	Expect(summary.Node.Fs.AvailableBytes).NotTo(BeNil(), "node %s: the kubelet's stats summary gives no node.fs.availableBytes", name)
-	return *summary.Node.Fs.AvailableBytes
+	var s statsSummary
+	Expect(json.Unmarshal(raw, &s)).To(Succeed(), "node %s: the kubelet's stats summary", name)
+	return s
 }
 
 // nodeCondition is the status of the node's condition of the given type ("" if absent).
 func nodeCondition(n *corev1.Node, t corev1.NodeConditionType) corev1.ConditionStatus {
 	for _, c := range n.Status.Conditions {
+		if c.Type == t {
+			return c.Status
+		}
+	}
+	return ""
+}
+
+// podCondition is the status of the pod's condition of the given type ("" if absent).
+func podCondition(p *corev1.Pod, t corev1.PodConditionType) corev1.ConditionStatus {
+	for _, c := range p.Status.Conditions {
 		if c.Type == t {
 			return c.Status
 		}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/util/jsonpath"
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
@@ -107,9 +109,17 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Label("daemonset", "taints",
 		ds := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).Obj()))
 		workers := nodesWithOwn(ctx, target, 1)
 		nodeChanges.AddTaint(ctx, target, vipOnly)
+		// What `kubectl get node -o jsonpath-as-json={.spec.taints[*]}` shows, read the same
+		// way (client-go's JSONPath) from the Node as stored.
+		Expect(jsonPathAsJSON(getNode(ctx, target), "{.spec.taints[*]}")).To(ContainElement(
+			map[string]any{"effect": "NoExecute", "key": "VIPOnly", "value": "true"}), "node %s: {.spec.taints[*]} should show the taint as it was added", target)
 		expectPlacement(ctx, ds, workers[1:])
 
 		tolerate(ctx, ds, corev1.Toleration{Key: vipOnly.Key, Operator: corev1.TolerationOpEqual, Value: vipOnly.Value, Effect: corev1.TaintEffectNoExecute})
+		cur, err := clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, ds.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(jsonPathAsJSON(cur, "{.spec.template.spec.tolerations[*]}")).To(ContainElement(
+			map[string]any{"effect": "NoExecute", "key": "VIPOnly", "operator": "Equal", "value": "true"}), "DaemonSet %s: {.spec.template.spec.tolerations[*]} should show the toleration as it was added", ds.Name)
 		expectPlacement(ctx, ds, workers)
 	})
 
@@ -377,4 +387,25 @@ func orWatchEnd(ended string) string {
 		return ""
 	}
 	return " (the watch stopped early: " + ended + ")"
+}
+
+// jsonPathAsJSON evaluates a JSONPath template on an object as the API serves it, as
+// kubectl's -o jsonpath-as-json does: each match as its JSON value.
+func jsonPathAsJSON(obj any, path string) []any {
+	GinkgoHelper()
+	raw, err := json.Marshal(obj)
+	Expect(err).NotTo(HaveOccurred())
+	var data any
+	Expect(json.Unmarshal(raw, &data)).To(Succeed())
+	jp := jsonpath.New("read-back")
+	Expect(jp.Parse(path)).To(Succeed(), "JSONPath %s", path)
+	results, err := jp.FindResults(data)
+	Expect(err).NotTo(HaveOccurred(), "JSONPath %s", path)
+	var out []any
+	for _, r := range results {
+		for _, v := range r {
+			out = append(out, v.Interface())
+		}
+	}
+	return out
 }

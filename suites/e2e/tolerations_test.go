@@ -14,6 +14,8 @@ import (
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
+	"github.com/dsconform/dsconform/framework/kindcluster"
+	"github.com/dsconform/dsconform/framework/ownnode"
 )
 
 var _ = Describe("[sig-apps] DaemonSet default tolerations", Label("daemonset", "tolerations"), func() {
@@ -75,6 +77,99 @@ var _ = Describe("[sig-apps] DaemonSet on cordoned nodes", Label("daemonset", "t
 
 var _ = Describe("[sig-apps] DaemonSet on a network-unavailable node", Label("daemonset", "tolerations", "disruptive"), func() {
 	BeforeEach(requireNodeChanges)
+
+	It("binds a new DaemonSet's pod to a node under memory, disk and PID pressure, where an ordinary pod is not scheduled", Label("DS-TOL-05"), onOwnNode(), func(ctx SpecContext) {
+		// The pressure is real (the node's kubelet reports it), on a node joined for the
+		// spec: under disk pressure the kubelet deletes unused images, which cannot be
+		// pulled back offline.
+		requireKind()
+		target, _ := addWorker(ctx)
+		host := kindHostOf(target)
+		n := getNode(ctx, target)
+		maxPID := nodeStats(ctx, target).Node.Rlimit.MaxPID
+		Expect(maxPID).NotTo(BeNil(), "node %s: the kubelet's stats summary gives no node.rlimit.maxpid", target)
+		// Thresholds just under what the node has at all (a threshold above its capacity
+		// is refused: the kubelet will not start), so each signal is under its threshold
+		// whatever else runs on the machine.
+		const under = 16 << 20
+		thresholds := map[string]string{
+			"memory.available": fmt.Sprint(n.Status.Capacity.Memory().Value() - under),
+			"nodefs.available": fmt.Sprint(n.Status.Capacity.StorageEphemeral().Value() - under),
+			"pid.available":    fmt.Sprint(*maxPID - 1),
+		}
+		By(fmt.Sprintf("restarting the kubelet on %s with evictionHard %v (just under its capacity)", target, thresholds))
+		pressed := time.Now()
+		setEvictionHard(ctx, host, thresholds)
+		pressures := map[corev1.NodeConditionType]string{corev1.NodeMemoryPressure: daemonset.TaintMemoryPressure,
+			corev1.NodeDiskPressure: daemonset.TaintDiskPressure, corev1.NodePIDPressure: daemonset.TaintPIDPressure}
+		Eventually(ctx, func(g Gomega) {
+			n := getNode(ctx, target)
+			conds := map[corev1.NodeConditionType]corev1.ConditionStatus{}
+			for cond := range pressures {
+				conds[cond] = nodeCondition(n, cond)
+			}
+			g.Expect(kindcluster.NodeReady(n)).To(BeTrue(), "node %s should be Ready after its kubelet restarted", target)
+			g.Expect(conds).To(HaveEach(corev1.ConditionTrue), "node %s: its kubelet's thresholds are above what the node has free, so it should report every pressure", target)
+			for cond, taint := range pressures {
+				g.Expect(nodeCondition(n, cond)).To(Equal(corev1.ConditionTrue), "node %s: its kubelet's %s threshold is above what the node has, so it should report %s", target, cond, cond)
+				g.Expect(n.Spec.Taints).To(ContainElement(And(HaveField("Key", taint), HaveField("Effect", corev1.TaintEffectNoSchedule))),
+					"node %s reports %s=True: the node lifecycle controller should taint it %s:NoSchedule", target, cond, taint)
+			}
+		}).WithTimeout(timeouts.Medium).WithPolling(timeouts.Poll).Should(Succeed())
+		framework.RecordLatency("pressure thresholds set → memory, disk and PID pressure taints", target, time.Since(pressed))
+
+		ns := newNamespace(ctx, "ds-pressure")
+		pinned := map[string]string{corev1.LabelHostname: target}
+		// The control: an ordinary pod that may go only to that node, and tolerates
+		// everything on it but the pressure taints.
+		ordinary := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "ordinary", Namespace: ns}, Spec: corev1.PodSpec{NodeSelector: pinned,
+			Containers:  []corev1.Container{{Name: "c", Image: cfg.WorkloadImage, ImagePullPolicy: corev1.PullIfNotPresent, Args: []string{"sleep"}}},
+			Tolerations: []corev1.Toleration{ownnode.Toleration(GinkgoParallelProcess())}}}
+		_, err := clients.Kube.CoreV1().Pods(ns).Create(ctx, ordinary, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		ds := createDaemonSet(ctx, ownDaemonSet("pressure-daemon", ns).WithNodeSelector(pinned).Obj())
+
+		var bound corev1.Pod
+		Eventually(ctx, func(g Gomega) {
+			_, _, pods := daemonset.Snapshot(ctx, g, clients.Kube, ds)
+			var onTarget []string
+			for _, p := range pods {
+				if daemonset.OwnedBy(&p, ds.UID) && p.Spec.NodeName == target && podCondition(&p, corev1.PodScheduled) == corev1.ConditionTrue {
+					bound = p
+					onTarget = append(onTarget, p.Name)
+				}
+			}
+			g.Expect(onTarget).NotTo(BeEmpty(), "node %s is tainted %v (NoSchedule): daemon pods tolerate them, so the scheduler should bind DaemonSet %s's pod there", target, pressures, ds.Name)
+		}).WithTimeout(timeouts.Medium).WithPolling(timeouts.Poll).Should(Succeed())
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, ordinary.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(p.Status.Conditions).To(ContainElement(And(HaveField("Type", corev1.PodScheduled), HaveField("Status", corev1.ConditionFalse),
+				HaveField("Reason", corev1.PodReasonUnschedulable), HaveField("Message", ContainSubstring("untolerated taint")))),
+				"pod %s may only go to node %s, which is tainted for pressure: the scheduler should leave it unschedulable for an untolerated taint", p.Name, target)
+			// The scheduler's message counts nodes, not taints: the taints of the node the
+			// pod does not tolerate are read from the node, and they are the pressure taints.
+			var untolerated []string
+			for _, t := range getNode(ctx, target).Spec.Taints {
+				if !slices.ContainsFunc(p.Spec.Tolerations, func(tol corev1.Toleration) bool { return daemonset.Tolerates(&tol, &t) }) {
+					untolerated = append(untolerated, t.Key)
+				}
+			}
+			g.Expect(untolerated).To(ConsistOf(daemonset.TaintMemoryPressure, daemonset.TaintDiskPressure, daemonset.TaintPIDPressure),
+				"node %s: the taints pod %s does not tolerate should be the pressure taints alone", target, p.Name)
+		}).WithTimeout(timeouts.Medium).WithPolling(timeouts.Poll).Should(Succeed())
+		Consistently(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, ordinary.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(p.Spec.NodeName).To(BeEmpty(), "pod %s tolerates no pressure taint and must not be bound to node %s", p.Name, target)
+		}).WithTimeout(timeouts.Hold).WithPolling(timeouts.HoldPoll).Should(Succeed())
+		// What the kubelet does with the daemon pod it was given: under disk or PID
+		// pressure its admission refuses every pod that is not critical.
+		p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, bound.Name, metav1.GetOptions{})
+		if err == nil {
+			framework.Observe("a daemon pod bound to a node under memory, disk and PID pressure: phase %s, reason %q, message %q", p.Status.Phase, p.Status.Reason, p.Status.Message)
+		}
+	})
 
 	It("runs only host-network daemon pods on a node whose network is unavailable, also while it is cordoned", Label("DS-TOL-04"), onOwnNode(), func(ctx SpecContext) {
 		// The suite sets a Node's condition only on a node it joined for the spec.

@@ -7,8 +7,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/dynamic"
 )
 
 var _ = Describe("[sig-apps] DaemonSet API validation", Label("daemonset", "validation"), func() {
@@ -125,6 +128,37 @@ var _ = Describe("[sig-apps] DaemonSet API validation", Label("daemonset", "vali
 		ds.Spec.Template.Spec.Containers = nil
 		_, err := clients.Kube.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{})
 		expectInvalid(err, "spec.template.spec.containers")
+	})
+
+	It("has no replicas field: strict field validation refuses spec.replicas, and without it the field is dropped", Label("DS-VAL-08"), func(ctx SpecContext) {
+		ns := newNamespace(ctx, "ds-val-replicas")
+		dyn, err := dynamic.NewForConfig(clients.Rest)
+		Expect(err).NotTo(HaveOccurred())
+		daemonSets := dyn.Resource(appsv1.SchemeGroupVersion.WithResource("daemonsets")).Namespace(ns)
+		create := func(name, validation string) error {
+			GinkgoHelper()
+			ds := newDaemonSet(name, ns).Obj()
+			ds.TypeMeta = metav1.TypeMeta{APIVersion: "apps/v1", Kind: "DaemonSet"}
+			obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ds)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(unstructured.SetNestedField(obj, int64(3), "spec", "replicas")).To(Succeed())
+			_, err = daemonSets.Create(ctx, &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{FieldValidation: validation})
+			return err
+		}
+		err = create("strict", "Strict")
+		Expect(err).To(HaveOccurred(), "a DaemonSet with spec.replicas should be refused under fieldValidation=Strict: the kind has no such field")
+		Expect(apierrors.IsBadRequest(err)).To(BeTrue(), "want reason BadRequest (400), got %v: %v", apierrors.ReasonForError(err), err)
+		Expect(err.Error()).To(ContainSubstring(`unknown field "spec.replicas"`), "the refusal should name the unknown field")
+		_, err = clients.Kube.AppsV1().DaemonSets(ns).Get(ctx, "strict", metav1.GetOptions{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the refused DaemonSet must not exist: %v", err)
+
+		By("under fieldValidation=Ignore the DaemonSet is created and spec.replicas is not stored")
+		Expect(create("ignored", "Ignore")).To(Succeed(), "fieldValidation=Ignore drops unknown fields")
+		stored, err := daemonSets.Get(ctx, "ignored", metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		back, _, _ := unstructured.NestedMap(stored.Object, "spec")
+		Expect(back).To(HaveKey("template"), "the stored DaemonSet should have its spec")
+		Expect(back).NotTo(HaveKey("replicas"), "a DaemonSet stores no replicas: its pods follow its nodes")
 	})
 })
 
