@@ -131,24 +131,33 @@ var _ = Describe("[sig-node] A static system-node-critical pod under disk pressu
 })
 
 // setEvictionHard restarts the node's kubelet with hard eviction thresholds (signal →
-// threshold) changed in its configuration file (kubeadm's): the original is moved aside
-// and a copy written, both stamped, and both undone (the kubelet restarted on the
-// original) when the spec ends.
+// threshold) changed, and no minimum reclaim (editKubeletConfig).
 func setEvictionHard(ctx context.Context, host node.Host, thresholds map[string]string) {
+	GinkgoHelper()
+	editKubeletConfig(ctx, host, func(conf map[string]any) {
+		hard, _ := conf["evictionHard"].(map[string]any)
+		if hard == nil {
+			hard = map[string]any{}
+		}
+		for signal, threshold := range thresholds {
+			hard[signal] = threshold
+		}
+		conf["evictionHard"] = hard
+		conf["evictionMinimumReclaim"] = map[string]any{}
+	})
+}
+
+// editKubeletConfig restarts the node's kubelet with its configuration file (kubeadm's)
+// edited: the original is moved aside and a copy written, both stamped, and both undone
+// (the kubelet restarted on the original) when the spec ends. It returns once the
+// restarted kubelet answers its health check.
+func editKubeletConfig(ctx context.Context, host node.Host, edit func(conf map[string]any)) {
 	GinkgoHelper()
 	orig, err := host.Run(ctx, nil, "cat", kubeadmKubeletConfig)
 	Expect(err).NotTo(HaveOccurred(), "node %s: reading %s: %s", host.Name(), kubeadmKubeletConfig, orig)
 	var conf map[string]any
 	Expect(yaml.Unmarshal([]byte(orig), &conf)).To(Succeed(), "node %s: %s", host.Name(), kubeadmKubeletConfig)
-	hard, _ := conf["evictionHard"].(map[string]any)
-	if hard == nil {
-		hard = map[string]any{}
-	}
-	for signal, threshold := range thresholds {
-		hard[signal] = threshold
-	}
-	conf["evictionHard"] = hard
-	conf["evictionMinimumReclaim"] = map[string]any{}
+	edit(conf)
 	changed, err := yaml.Marshal(conf)
 	Expect(err).NotTo(HaveOccurred())
 

@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -444,6 +445,36 @@ var _ = Describe("[sig-node] Finding the static pod directory", Label("staticpod
 			Expect(fromConfigz).To(Equal(fromHost), "node %s: the kubelet's command line and config file say the static pod directory is %q, its configz says %q", n.Name, fromHost, fromConfigz)
 			framework.Observe("static pod directory of %s: %s (kubelet flags/config and configz agree)", n.Name, fromHost)
 		}
+	})
+})
+
+var _ = Describe("[sig-node] A static pod directory of one's choosing", Label("staticpod", "disruptive", "node-access"), func() {
+	It("runs the static pods of any directory staticPodPath names, and no longer those of the directory it named before", Label("SP-DIR-02"), onOwnNode(), func(ctx SpecContext) {
+		// The kubelet's configuration changes only on a node joined for the spec.
+		requireKind()
+		target, _ := addWorker(ctx)
+		host := kindHostOf(target)
+		sn := onNode(ctx, target)
+		ns := newNamespace(ctx, "sp-anydir")
+		sn.Write(ctx, ns+"-usual.yaml", staticPod("usual", ns))
+		usual := staticpod.WaitForMirror(ctx, mirrorOf(ns, "usual", target, ""))
+
+		// A directory of the suite's own: made, then given a manifest, before the kubelet
+		// is told to read it (its files are undone before it, then the directory).
+		custom := staticpod.Node{Name: target, Host: host, Dir: host.MakeDir(ctx, "/etc/dsconform-static-"+ns)}
+		custom.Write(ctx, ns+"-elsewhere.yaml", staticPod("elsewhere", ns))
+		By(fmt.Sprintf("restarting the kubelet on %s with staticPodPath %s (was %s)", target, custom.Dir, sn.Dir))
+		editKubeletConfig(ctx, host, func(conf map[string]any) { conf["staticPodPath"] = custom.Dir })
+		elsewhere := staticpod.WaitForMirror(ctx, mirrorOf(ns, "elsewhere", target, ""))
+		Expect(elsewhere.Annotations).To(HaveKeyWithValue("kubernetes.io/config.source", "file"), "node %s: mirror %s should come from a file", target, elsewhere.Name)
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, usual.Name, metav1.GetOptions{})
+			if err == nil {
+				g.Expect(p.UID).NotTo(Equal(usual.UID), "node %s: the kubelet no longer reads %s, so static pod %s should be stopped and its mirror removed", target, sn.Dir, usual.Name)
+			}
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "node %s: mirror %s of a manifest in %s, which the kubelet no longer reads, should be gone (get: %v)", target, usual.Name, sn.Dir, err)
+		}).WithTimeout(timeouts.Medium).WithPolling(timeouts.Poll).Should(Succeed())
+		framework.Observe("node %s: with staticPodPath %s the kubelet ran the manifest there and stopped the one in %s", target, custom.Dir, sn.Dir)
 	})
 })
 
