@@ -270,7 +270,7 @@ var _ = Describe("[sig-node] Mirror pods", Label("staticpod", "mirror", "node-ac
 })
 
 var _ = Describe("[sig-node] The manifest directory takes only pods", Label("staticpod", "node-access"), func() {
-	It("creates nothing from a Deployment, a DaemonSet or a malformed file, and keeps other static pods running", Label("SP-ONLY-01"), func(ctx SpecContext) {
+	It("creates nothing from a Deployment, a DaemonSet, a ReplicaSet, a Service or a malformed file, and keeps other static pods running", Label("SP-ONLY-01"), func(ctx SpecContext) {
 		ns, sn, before := startStaticPod(ctx, "sp-onlypods")
 
 		daemon := newDaemonSet("not-a-pod-ds", ns).Obj()
@@ -278,8 +278,16 @@ var _ = Describe("[sig-node] The manifest directory takes only pods", Label("sta
 		deploy := &appsv1.Deployment{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 			ObjectMeta: metav1.ObjectMeta{Name: "not-a-pod", Namespace: ns},
 			Spec:       appsv1.DeploymentSpec{Selector: daemon.Spec.Selector, Template: daemon.Spec.Template}}
+		replicas := &appsv1.ReplicaSet{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "ReplicaSet"},
+			ObjectMeta: metav1.ObjectMeta{Name: "not-a-pod-rs", Namespace: ns},
+			Spec:       appsv1.ReplicaSetSpec{Selector: daemon.Spec.Selector, Template: daemon.Spec.Template}}
+		service := &corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+			ObjectMeta: metav1.ObjectMeta{Name: "not-a-pod-svc", Namespace: ns},
+			Spec:       corev1.ServiceSpec{Selector: daemon.Spec.Selector.MatchLabels, Ports: []corev1.ServicePort{{Port: 8080}}}}
 		sn.Write(ctx, ns+"-deploy.yaml", deploy)
 		sn.Write(ctx, ns+"-ds.yaml", daemon)
+		sn.Write(ctx, ns+"-rs.yaml", replicas)
+		sn.Write(ctx, ns+"-svc.yaml", service)
 		sn.Write(ctx, ns+"-broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: [this is: not valid\n")
 
 		Consistently(ctx, func(g Gomega) {
@@ -290,6 +298,15 @@ var _ = Describe("[sig-node] The manifest directory takes only pods", Label("sta
 			dss, err := clients.Kube.AppsV1().DaemonSets(ns).List(ctx, metav1.ListOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(dss.Items).To(BeEmpty(), "a DaemonSet manifest in the static pod directory must not create a DaemonSet")
+			deps, err := clients.Kube.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(deps.Items).To(BeEmpty(), "a Deployment manifest in the static pod directory must not create a Deployment")
+			rss, err := clients.Kube.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(rss.Items).To(BeEmpty(), "a ReplicaSet manifest in the static pod directory must not create a ReplicaSet")
+			svcs, err := clients.Kube.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(svcs.Items).To(BeEmpty(), "a Service manifest in the static pod directory must not create a Service")
 		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 })

@@ -213,13 +213,26 @@ func selected(faults []selftest.Fault, only string) ([]selftest.Fault, error) {
 	if only == "" {
 		return faults, nil
 	}
-	var out []selftest.Fault
+	byID := map[string]selftest.Fault{}
 	for _, f := range faults {
-		for _, id := range strings.Split(only, ",") {
-			if strings.TrimSpace(id) == f.ID {
-				out = append(out, f)
-			}
+		byID[f.ID] = f
+	}
+	var out []selftest.Fault
+	var unknown []string
+	for _, id := range strings.Split(only, ",") {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			continue
 		}
+		f, ok := byID[id]
+		if !ok {
+			unknown = append(unknown, id)
+			continue
+		}
+		out = append(out, f)
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("FAULTS names no such fault: %s (the ids are the \"- id:\" lines of %s)", strings.Join(unknown, ", "), table)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("FAULTS=%s matches no fault in %s", only, table)
