@@ -16,7 +16,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -295,18 +297,17 @@ var _ = Describe("[sig-node] The manifest directory takes only pods", Label("sta
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(pods.Items).To(HaveLen(1), "only the mirror of the one real pod manifest should exist in %s", ns)
 			g.Expect(pods.Items[0].UID).To(Equal(before.UID), "the good static pod on node %s must not be disturbed by bad files", sn.Name)
-			dss, err := clients.Kube.AppsV1().DaemonSets(ns).List(ctx, metav1.ListOptions{})
-			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(dss.Items).To(BeEmpty(), "a DaemonSet manifest in the static pod directory must not create a DaemonSet")
-			deps, err := clients.Kube.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
-			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(deps.Items).To(BeEmpty(), "a Deployment manifest in the static pod directory must not create a Deployment")
-			rss, err := clients.Kube.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
-			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(rss.Items).To(BeEmpty(), "a ReplicaSet manifest in the static pod directory must not create a ReplicaSet")
-			svcs, err := clients.Kube.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
-			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(svcs.Items).To(BeEmpty(), "a Service manifest in the static pod directory must not create a Service")
+			var none metav1.ListOptions
+			for kind, list := range map[string]func() (runtime.Object, error){
+				"DaemonSet":  func() (runtime.Object, error) { return clients.Kube.AppsV1().DaemonSets(ns).List(ctx, none) },
+				"Deployment": func() (runtime.Object, error) { return clients.Kube.AppsV1().Deployments(ns).List(ctx, none) },
+				"ReplicaSet": func() (runtime.Object, error) { return clients.Kube.AppsV1().ReplicaSets(ns).List(ctx, none) },
+				"Service":    func() (runtime.Object, error) { return clients.Kube.CoreV1().Services(ns).List(ctx, none) },
+			} {
+				l, err := list()
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(meta.LenList(l)).To(BeZero(), "a %s manifest in the static pod directory must not create a %s in %s", kind, kind, ns)
+			}
 		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 })
