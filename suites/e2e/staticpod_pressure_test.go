@@ -55,9 +55,8 @@ var _ = Describe("[sig-node] A static system-node-critical pod under disk pressu
 		cid := critical.Status.ContainerStatuses[0].ContainerID
 
 		// The control: an ordinary pod on the same node, which disk pressure must evict.
-		ordinary := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "ordinary", Namespace: ns}, Spec: corev1.PodSpec{NodeName: target,
-			Containers:  []corev1.Container{{Name: "c", Image: cfg.WorkloadImage, ImagePullPolicy: corev1.PullIfNotPresent, Args: []string{"sleep"}}},
-			Tolerations: []corev1.Toleration{ownnode.Toleration(GinkgoParallelProcess())}}}
+		ordinary := ordinaryPod("ordinary", ns)
+		ordinary.Spec.NodeName = target
 		runPod(ctx, ordinary, target)
 
 		// A threshold just under what the node has free, so that the kubelet restarts
@@ -235,4 +234,12 @@ func podCondition(p *corev1.Pod, t corev1.PodConditionType) corev1.ConditionStat
 		}
 	}
 	return ""
+}
+
+// ordinaryPod is a bare pod of no priority that sleeps and tolerates this process's own
+// nodes, nothing else: the control beside what a node's kubelet or scheduler spares.
+func ordinaryPod(name, ns string) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: corev1.PodSpec{
+		Containers:  []corev1.Container{{Name: "c", Image: cfg.WorkloadImage, ImagePullPolicy: corev1.PullIfNotPresent, Args: []string{"sleep"}}},
+		Tolerations: []corev1.Toleration{ownnode.Toleration(GinkgoParallelProcess())}}}
 }
