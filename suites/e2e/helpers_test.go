@@ -300,3 +300,12 @@ func nodesWithOwn(ctx context.Context, own string, n int) []string {
 	Expect(out).To(ContainElement(own), "node %s, the spec's own, should be one a DaemonSet tolerating it runs on", own)
 	return append([]string{own}, slices.DeleteFunc(out, func(s string) bool { return s == own })...)
 }
+
+// podNames is the names of the pods, in their order: what a failure message lists.
+func podNames(pods []corev1.Pod) []string {
+	names := make([]string, 0, len(pods))
+	for _, p := range pods {
+		names = append(names, p.Name)
+	}
+	return names
+}

@@ -41,6 +41,8 @@ var _ = Describe("[sig-node] Mirror pods are read-only reflections", Label("stat
 			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, orig.Name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(p.UID).To(Equal(orig.UID), "mirror pod %s should not be recreated", p.Name)
+			// a deleted mirror lingers, terminating, for its grace period with the same UID
+			g.Expect(p.DeletionTimestamp).To(BeNil(), "mirror pod %s should not be deleted (deletionTimestamp %v): the update must change nothing", p.Name, p.DeletionTimestamp)
 			g.Expect(p.Status.ContainerStatuses[0].Image).To(Equal(cfg.WorkloadImage), "node %s still runs the image from the manifest file", sn.Name)
 			g.Expect(p.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID), "the static pod's container on node %s must not be restarted", sn.Name)
 			g.Expect(staticpod.ContainerRunning(ctx, sn.Node, containerID)).To(BeTrue(), "container %s should still run on node %s", containerID, sn.Name)

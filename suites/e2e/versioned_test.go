@@ -82,11 +82,7 @@ var _ = Describe("[sig-node] Static pods may not reference API objects", Label("
 				"pod sandboxes of namespace %s on node %s: only the control static pod may run", ns, sn.Name)
 			pods, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
-			var mirrors []string
-			for _, p := range pods.Items {
-				mirrors = append(mirrors, p.Name)
-			}
-			g.Expect(mirrors).To(ConsistOf(staticpod.MirrorName("control", sn.Name)), "mirror pods in %s: only the control static pod's", ns)
+			g.Expect(podNames(pods.Items)).To(ConsistOf(staticpod.MirrorName("control", sn.Name)), "mirror pods in %s: only the control static pod's", ns)
 		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 	})
 })

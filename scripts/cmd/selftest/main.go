@@ -138,6 +138,7 @@ func main() {
 		say("%s: %s; caught %v; %.0fs including restore", f.ID, verdict, o.Caught, o.Seconds)
 		outcomes = append(outcomes, o)
 	}
+	ran := len(outcomes) // this run's, before the earlier runs' outcomes are merged in
 
 	if os.Getenv("FAULTS") != "" {
 		outcomes = withEarlier(filepath.Join(out, "sensitivity.json"), outcomes, tableFaults)
@@ -172,7 +173,7 @@ func main() {
 	}
 	switch {
 	case interrupted != 0:
-		say("interrupted: the cluster was restored; %d of %d faults ran", len(outcomes), len(faults))
+		say("interrupted: the cluster was restored; %d of %d faults ran", ran, len(faults))
 		os.Exit(interrupted)
 	case ok != len(outcomes) || len(outcomes) < len(faults):
 		os.Exit(1)
