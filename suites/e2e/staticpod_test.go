@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/dsconform/dsconform/framework"
 	"github.com/dsconform/dsconform/framework/daemonset"
@@ -89,25 +90,32 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		again := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, ""))
 		Expect(again.Annotations["kubernetes.io/config.hash"]).To(Equal(first.Annotations["kubernetes.io/config.hash"]), "an identical file gives the same config hash")
 
-		By("removing the file and writing it back at once: the static pod must come back and stay up")
-		sn.RemoveFile(ctx, file)
-		sn.Write(ctx, ns+"-web.yaml", content)
+		By("removing the file and writing it back at once: the static pod must come back by a restart and stay up")
+		// The kubelet may merge the removal and the write before it syncs, and then has
+		// nothing to do (seen once under load; the removal alone is proven above): such a
+		// try shows no restart within one directory pass, and is made again, at most thrice.
+		before := again.Status.ContainerStatuses[0].RestartCount
+		merged := 0
+		for {
+			sn.RemoveFile(ctx, file)
+			file = sn.Write(ctx, ns+"-web.yaml", content)
+			if restartedWithin(ctx, ns, again.Name, before, timeouts.HoldLong) {
+				break
+			}
+			merged++
+			Expect(merged).To(BeNumerically("<", 3), "node %s: static pod %s was removed and written back at once %d times, and its container never restarted (restartCount stayed %d)", sn.Name, again.Name, merged, before)
+		}
 		var settled *corev1.Pod
 		Eventually(ctx, func(g Gomega) {
 			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, again.Name, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred(), "node %s: the mirror of the re-added file", sn.Name)
 			g.Expect(staticpod.CheckMirror(p, sn.Name, "")).To(Succeed())
 			c := p.Status.ContainerStatuses[0]
-			// Upstream expects exactly one restart. This kubelet was seen restarting it twice
-			// under load (remove and add handled in separate syncs) and not at all (both file
-			// events merged before a sync, so the removal was never acted on; the removal on
-			// its own is proven above): the claim is that the same pod comes back and stays up,
-			// and a restart, if any, runs a new container.
-			g.Expect(c.RestartCount).To(BeNumerically(">=", again.Status.ContainerStatuses[0].RestartCount),
-				"node %s: the same pod (same file, same hash) comes back: its restart count cannot go down", sn.Name)
-			if c.RestartCount > again.Status.ContainerStatuses[0].RestartCount {
-				g.Expect(c.ContainerID).NotTo(Equal(again.Status.ContainerStatuses[0].ContainerID), "node %s: the restarted static pod runs in a new container", sn.Name)
-			}
+			// upstream expects exactly one restart; under load this kubelet was seen restarting
+			// it twice (remove and add handled in separate syncs): the claim is that it comes back
+			g.Expect(c.RestartCount).To(BeNumerically(">", before),
+				"node %s: the same pod (same file, same hash) comes back by restarting its container", sn.Name)
+			g.Expect(c.ContainerID).NotTo(Equal(again.Status.ContainerStatuses[0].ContainerID), "node %s: the re-added static pod runs in a new container", sn.Name)
 			running, err := staticpod.ContainerRunning(ctx, sn.Node, c.ContainerID)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(running).To(BeTrue(), "node %s: the re-added static pod's container %s should run", sn.Name, c.ContainerID)
@@ -127,8 +135,8 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 			g.Expect(p.Status.Phase).To(Equal(corev1.PodRunning), "node %s: the re-added static pod must stay Running", sn.Name)
 			g.Expect(p.Status.ContainerStatuses[0].ContainerID).To(Equal(settled.Status.ContainerStatuses[0].ContainerID), "node %s: the re-added static pod's container must not be replaced again", sn.Name)
 		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
-		framework.Observe("file removed and re-added at once on %s: the static pod came back after %d container restart(s) (upstream's MirrorPod test expects 1)",
-			sn.Name, settled.Status.ContainerStatuses[0].RestartCount-again.Status.ContainerStatuses[0].RestartCount)
+		framework.Observe("file removed and re-added at once on %s: the static pod came back after %d container restart(s) (upstream's MirrorPod test expects 1); %d earlier tries were merged by the kubelet (no restart)",
+			sn.Name, settled.Status.ContainerStatuses[0].RestartCount-before, merged)
 	})
 
 	It("upgrades a host-network static pod with a port when its container's name changes: the new pod starts once the old one has released the port", Label("SP-FILE-08"), func(ctx SpecContext) {
@@ -621,4 +629,18 @@ func watchMirrorVersions(ctx context.Context, ns string) func() []string {
 		defer mu.Unlock()
 		return slices.Clone(versions)
 	}
+}
+
+// restartedWithin reports whether the pod's first container restarts (its restartCount
+// passes before) within the window: an outcome that may or may not come, so a bounded poll
+// rather than an assertion.
+func restartedWithin(ctx context.Context, ns, name string, before int32, window time.Duration) bool {
+	err := wait.PollUntilContextTimeout(ctx, timeouts.Poll, window, true, func(ctx context.Context) (bool, error) {
+		p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil || len(p.Status.ContainerStatuses) == 0 {
+			return false, nil
+		}
+		return p.Status.ContainerStatuses[0].RestartCount > before, nil
+	})
+	return err == nil
 }
