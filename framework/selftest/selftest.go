@@ -50,6 +50,35 @@ type Fault struct {
 	// TimeoutScale, if set, replaces the self-test's timeout scale (0.5) for this fault:
 	// a fault under which every spec run must fail can fail them sooner.
 	TimeoutScale float64 `json:"timeoutScale,omitempty"`
+	// Loop, if set, is a script run on a node as a transient systemd unit for as long as the
+	// fault is in place: Load turns it into the steps that install, start and wait for it
+	// (before Inject) and the step that stops and removes it (before Restore).
+	Loop *Loop `json:"loop,omitempty"`
+}
+
+// Loop is a fault's script that runs on a node until the fault is restored.
+type Loop struct {
+	Node   string `json:"node"`
+	Script string `json:"script"` // a fixture file
+}
+
+// expandLoop gives a fault with a Loop the steps that run it, as a systemd unit named
+// after the fault.
+func expandLoop(f *Fault) {
+	if f.Loop == nil {
+		return
+	}
+	unit := "dsconform-selftest-" + f.ID
+	bin := "/usr/local/bin/" + unit
+	n := f.Loop.Node
+	f.Inject = append([]Step{
+		{Node: n, Stdin: f.Loop.Script, Sh: fmt.Sprintf("cat >%s && chmod +x %s", bin, bin)},
+		{Node: n, Sh: fmt.Sprintf("systemd-run --unit %s %s >/dev/null 2>&1", unit, bin)},
+		{Node: n, Until: true, Sh: fmt.Sprintf("systemctl is-active %s >/dev/null", unit)},
+	}, f.Inject...)
+	f.Restore = append([]Step{
+		{Node: n, Sh: fmt.Sprintf("systemctl stop %s 2>/dev/null; systemctl reset-failed %s 2>/dev/null; rm -f %s", unit, unit, bin)},
+	}, f.Restore...)
 }
 
 // Load reads and checks the fault table.
@@ -61,6 +90,9 @@ func Load(path string) ([]Fault, error) {
 	var faults []Fault
 	if err := yaml.UnmarshalStrict(data, &faults); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	for i := range faults {
+		expandLoop(&faults[i])
 	}
 	return faults, Validate(faults)
 }

@@ -146,3 +146,17 @@ func TestSensitivityHTML(t *testing.T) {
 		t.Fatalf("HTML: %v\n%s", err, page)
 	}
 }
+
+func TestLoopBecomesSteps(t *testing.T) {
+	f := Fault{ID: "reads-dots", Loop: &Loop{Node: "first-worker", Script: "fixtures/x.sh"},
+		Inject: []Step{{Node: "first-worker", Sh: "extra"}}, Restore: []Step{{Node: "first-worker", Sh: "clean"}}}
+	expandLoop(&f)
+	if len(f.Inject) != 4 || f.Inject[0].Stdin != "fixtures/x.sh" || f.Inject[3].Sh != "extra" ||
+		f.Inject[1].Sh != "systemd-run --unit dsconform-selftest-reads-dots /usr/local/bin/dsconform-selftest-reads-dots >/dev/null 2>&1" ||
+		!f.Inject[2].Until {
+		t.Errorf("inject: %+v", f.Inject)
+	}
+	if len(f.Restore) != 2 || !strings.HasPrefix(f.Restore[0].Sh, "systemctl stop dsconform-selftest-reads-dots ") || f.Restore[1].Sh != "clean" {
+		t.Errorf("restore: %+v", f.Restore)
+	}
+}
