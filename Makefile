@@ -23,7 +23,7 @@ export E2E_EXTRA_GINKGO_ARGS := $(or $(GINKGO_ARGS),$(E2E_EXTRA_GINKGO_ARGS))
 export E2E_EXTRA_ARGS := $(or $(E2E_ARGS),$(E2E_EXTRA_ARGS))
 export ARTIFACTS KUBERNETES_VERSION
 
-.PHONY: images-push hydrophone e2e-hydrophone images-list product-check help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-repeat e2e-selftest suite-image e2e-in-cluster e2e-rerun-failed e2e-dry-run bench test vet
+.PHONY: images-push hydrophone e2e-hydrophone images-list product-check help host node-image workload-image images cluster cluster-delete cluster-logs e2e e2e-run e2e-matrix e2e-repeat e2e-selftest selftest-kubelet suite-image e2e-in-cluster e2e-rerun-failed e2e-dry-run bench test vet
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -74,7 +74,10 @@ e2e-run: $(ARTIFACTS) ## run the suite against the configured cluster (no image 
 e2e-matrix: host ## the suite on every supported Kubernetes version (VERSIONS="v1.35.8 ..."), one cluster at a time; matrix page in $(ARTIFACTS)/matrix
 	@bash scripts/e2e-matrix.sh
 
-e2e-selftest: cluster ## the fault matrix: break the cluster per fixtures/failure-injection/faults.yaml, check the predicted specs fail; $(ARTIFACTS)/selftest/sensitivity.html
+selftest-kubelet: ## the self-test's kubelet (the node's version with fixtures/failure-injection/kubelet/dsconform_fault.go.txt) into _bin/selftest-kubelet
+	@bash scripts/selftest-kubelet.sh $(KUBERNETES_VERSION) $(CURDIR)/_bin/selftest-kubelet
+
+e2e-selftest: cluster selftest-kubelet ## the fault matrix: break the cluster per fixtures/failure-injection/faults.yaml, check the predicted specs fail; $(ARTIFACTS)/selftest/sensitivity.html
 	@go run ./scripts/cmd/selftest
 
 suite-image: host ## build the suite image (compiled suite, ginkgo, suite-runner; non-root), offline like the workload image

@@ -22,6 +22,9 @@ type Requirement struct {
 	Area      string `json:"area"`
 	Statement string `json:"statement"`
 	Source    string `json:"source"`
+	// NoFault, when set, says why no fault of a real cluster can break the requirement
+	// (a dispute, with its evidence): the self-test lists it apart instead of as unproven.
+	NoFault string `json:"noFault,omitempty"`
 }
 
 // Report is report.json.

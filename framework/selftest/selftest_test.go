@@ -92,6 +92,11 @@ func TestOnlyATargetedFaultProves(t *testing.T) {
 	if len(s.Unproven) != 2 || s.Unproven[0].ID != "DS-A-01" || len(s.BluntOnly) != 1 || s.BluntOnly[0].ID != "DS-A-01" {
 		t.Errorf("unproven %v, blunt only %v", s.Unproven, s.BluntOnly)
 	}
+	disputed := BuildSensitivity([]Outcome{targeted}, []report.Requirement{{ID: "DS-A-02"}, {ID: "DS-A-05", NoFault: "decided before admission"}})
+	if len(disputed.Unproven) != 0 || len(disputed.NoFault) != 1 || disputed.Proven() != 1 ||
+		!strings.Contains(disputed.Markdown(), "no fault possible, disputed: DS-A-05: decided before admission") {
+		t.Errorf("a requirement with NoFault: unproven %v, no fault %v, proven %d\n%s", disputed.Unproven, disputed.NoFault, disputed.Proven(), disputed.Markdown())
+	}
 	page, err := s.HTML()
 	if err != nil || !bytes.Contains(page, []byte("no</span> (1/2)")) || !bytes.Contains(page, []byte("yes (2/1)")) {
 		t.Errorf("HTML: %v\n%s", err, page)
@@ -158,5 +163,27 @@ func TestLoopBecomesSteps(t *testing.T) {
 	}
 	if len(f.Restore) != 2 || !strings.HasPrefix(f.Restore[0].Sh, "systemctl stop dsconform-selftest-reads-dots ") || f.Restore[1].Sh != "clean" {
 		t.Errorf("restore: %+v", f.Restore)
+	}
+}
+
+func TestKubeletBecomesSteps(t *testing.T) {
+	f := Fault{ID: "edits", Kubelet: "edits-ignored", Restore: []Step{{Node: "first-worker", Sh: "clean"}}}
+	expandKubelet(&f)
+	if len(f.Inject) != 3 || f.Inject[0].Stdin != SelfTestKubelet || f.Inject[0].Node != "first-worker" ||
+		!strings.Contains(f.Inject[1].Sh, "Environment=DSCONFORM_KUBELET_FAULT=edits-ignored") ||
+		!strings.Contains(f.Inject[1].Sh, "mount --bind") || !f.Inject[2].Until ||
+		!strings.Contains(f.Inject[2].Sh, "DSCONFORM_KUBELET_FAULT=edits-ignored") {
+		t.Errorf("inject: %+v", f.Inject)
+	}
+	// the restore stops the kubelet before unmounting: its running binary keeps the mount busy
+	r := f.Restore[0].Sh
+	if len(f.Restore) != 3 || f.Restore[2].Sh != "clean" || !f.Restore[1].Until ||
+		strings.Index(r, "systemctl stop kubelet") > strings.Index(r, "umount") {
+		t.Errorf("restore: %+v", f.Restore)
+	}
+	plain := Fault{ID: "plain"}
+	expandKubelet(&plain)
+	if len(plain.Inject)+len(plain.Restore) != 0 {
+		t.Errorf("a fault without kubelet got steps: %+v", plain)
 	}
 }

@@ -94,16 +94,30 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		// The kubelet may merge the removal and the write before it syncs, and then has
 		// nothing to do (seen once under load; the removal alone is proven above): such a
 		// try shows no restart within one directory pass, and is made again, at most thrice.
-		before := again.Status.ContainerStatuses[0].RestartCount
+		// The re-added pod's status can lag (its mirror seen first with restartCount 0, then
+		// 1, for the re-add above): the try starts from the container that runs now, as the
+		// node's runtime (CRI) confirms, and a restart is a new container.
+		var current corev1.ContainerStatus
+		Eventually(ctx, func(g Gomega) {
+			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, again.Name, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred(), "node %s: the mirror of the re-added file", sn.Name)
+			g.Expect(p.Status.ContainerStatuses).To(HaveLen(1), "node %s: mirror %s", sn.Name, p.Name)
+			c := p.Status.ContainerStatuses[0]
+			up, err := staticpod.ContainerRunning(ctx, sn.Node, c.ContainerID)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(up).To(BeTrue(), "node %s: the container %s that mirror %s reports should run before its file is removed and written back at once", sn.Name, c.ContainerID, p.Name)
+			current = c
+		}).WithTimeout(timeouts.Medium).WithPolling(timeouts.Poll).Should(Succeed())
+		before := current.RestartCount
 		merged := 0
 		for {
 			sn.RemoveFile(ctx, file)
 			file = sn.Write(ctx, ns+"-web.yaml", content)
-			if restartedWithin(ctx, ns, again.Name, before, timeouts.HoldLong) {
+			if restartedWithin(ctx, ns, again.Name, current.ContainerID, timeouts.HoldLong) {
 				break
 			}
 			merged++
-			Expect(merged).To(BeNumerically("<", 3), "node %s: static pod %s was removed and written back at once %d times, and its container never restarted (restartCount stayed %d)", sn.Name, again.Name, merged, before)
+			Expect(merged).To(BeNumerically("<", 3), "node %s: static pod %s was removed and written back at once %d times, and its container never restarted (still container %s, restartCount %d)", sn.Name, again.Name, merged, current.ContainerID, before)
 		}
 		var settled *corev1.Pod
 		Eventually(ctx, func(g Gomega) {
@@ -115,7 +129,7 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 			// it twice (remove and add handled in separate syncs): the claim is that it comes back
 			g.Expect(c.RestartCount).To(BeNumerically(">", before),
 				"node %s: the same pod (same file, same hash) comes back by restarting its container", sn.Name)
-			g.Expect(c.ContainerID).NotTo(Equal(again.Status.ContainerStatuses[0].ContainerID), "node %s: the re-added static pod runs in a new container", sn.Name)
+			g.Expect(c.ContainerID).NotTo(Equal(current.ContainerID), "node %s: the re-added static pod runs in a new container", sn.Name)
 			running, err := staticpod.ContainerRunning(ctx, sn.Node, c.ContainerID)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(running).To(BeTrue(), "node %s: the re-added static pod's container %s should run", sn.Name, c.ContainerID)
@@ -367,7 +381,7 @@ var _ = Describe("[sig-node] Stopping the scheduler by moving its manifest", Ser
 			_, _, all := daemonset.Snapshot(ctx, g, clients.Kube, ds)
 			pinned := map[string]string{}
 			for _, p := range all {
-				g.Expect(p.Spec.NodeName).To(BeEmpty(), "daemon pod %s is bound to node %s although no scheduler runs: the DaemonSet controller must leave binding to the default scheduler", p.Name, p.Spec.NodeName)
+				g.Expect(p.Spec.NodeName).To(BeEmpty(), "daemon pod %s is bound to node %s although no scheduler runs (kube-scheduler's manifest is out of the directory): only the default scheduler may bind it, not the DaemonSet controller nor any other binder", p.Name, p.Spec.NodeName)
 				g.Expect(p.Status.Phase).To(Equal(corev1.PodPending), "daemon pod %s", p.Name)
 				g.Expect(p.Spec.SchedulerName).To(Equal(corev1.DefaultSchedulerName), "daemon pod %s", p.Name)
 				pinned[daemonset.PinnedNode(&p)] = p.Name
@@ -631,16 +645,17 @@ func watchMirrorVersions(ctx context.Context, ns string) func() []string {
 	}
 }
 
-// restartedWithin reports whether the pod's first container restarts (its restartCount
-// passes before) within the window: an outcome that may or may not come, so a bounded poll
+// restartedWithin reports whether the pod's first container restarts (the pod reports a
+// container other than beforeID) within the window: an outcome that may or may not come, so a bounded poll
 // rather than an assertion.
-func restartedWithin(ctx context.Context, ns, name string, before int32, window time.Duration) bool {
+func restartedWithin(ctx context.Context, ns, name, beforeID string, window time.Duration) bool {
 	err := wait.PollUntilContextTimeout(ctx, timeouts.Poll, window, true, func(ctx context.Context) (bool, error) {
 		p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil || len(p.Status.ContainerStatuses) == 0 {
 			return false, nil
 		}
-		return p.Status.ContainerStatuses[0].RestartCount > before, nil
+		id := p.Status.ContainerStatuses[0].ContainerID
+		return id != "" && id != beforeID, nil
 	})
 	return err == nil
 }

@@ -160,7 +160,10 @@ func main() {
 		}
 	}
 	fmt.Printf("%s: %d of %d faults as predicted; %d of %d requirements caught by a targeted fault\n",
-		filepath.Join(out, "sensitivity.html"), ok, len(outcomes), len(s.Rows)-len(s.Unproven), len(s.Rows))
+		filepath.Join(out, "sensitivity.html"), ok, len(outcomes), s.Proven(), len(s.Rows))
+	for _, u := range s.NoFault {
+		say("no fault possible (disputed): %s: %s", u.ID, u.NoFault)
+	}
 	if len(s.Unproven) > 0 {
 		ids := make([]string, len(s.Unproven))
 		for i, u := range s.Unproven {
