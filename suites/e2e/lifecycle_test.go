@@ -45,7 +45,7 @@ func addWorker(ctx context.Context, taints ...string) (string, time.Time) {
 }
 
 // joinWorker joins a kind worker with exactly the taints given, loads the workload image
-// and returns once the node is Ready and has its Lease.
+// and returns once the node is Ready, without its not-ready taints, and has its Lease.
 func joinWorker(ctx context.Context, name string, taints []string) error {
 	if err := cluster.AddWorker(ctx, kindcluster.AddWorkerInput{Name: name, Run: state.RunID, Taints: taints}); err != nil {
 		return fmt.Errorf("joining node %s: %w", name, err)
@@ -60,6 +60,13 @@ func joinWorker(ctx context.Context, name string, taints []string) error {
 		}
 		if !kindcluster.NodeReady(n) {
 			return fmt.Errorf("node %s is not Ready", name)
+		}
+		// the node lifecycle controller lifts the not-ready taints a moment after the Ready
+		// condition (seen on a loaded 2-node cluster: Ready, still tainted not-ready:NoSchedule)
+		for _, t := range n.Spec.Taints {
+			if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
+				return fmt.Errorf("node %s is Ready but still carries the taint %s:%s", name, t.Key, t.Effect)
+			}
 		}
 		// the kubelet creates its node Lease a moment after it registers
 		if _, err := clients.Kube.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, name, metav1.GetOptions{}); err != nil {
