@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the self-test's faulty kubelet: the kubelet of <k8s-version>, from its Go module
 # like the node image's, with fixtures/failure-injection/kubelet/dsconform_fault.go.txt
-# added to its file source and called from two places, so that DSCONFORM_KUBELET_FAULT
+# added to its file source and called from three lines, so that DSCONFORM_KUBELET_FAULT
 # in its environment gives it one wrong behaviour of the static pod directory. Only the
 # self-test uses it (fixtures/failure-injection/faults.yaml), on one worker at a time.
 # Go's build cache holds the node image's build: only the changed packages compile.
@@ -9,20 +9,19 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/lib/common.sh"
+. "$root/scripts/images/node/kubernetes-module.sh"
 
 KVER=${1:?usage: selftest-kubelet.sh <k8s-version> <out-file>}
 OUT=${2:?usage: selftest-kubelet.sh <k8s-version> <out-file>}
 fault="$root/fixtures/failure-injection/kubelet/dsconform_fault.go.txt"
 stamp="$OUT.inputs"
-want="$KVER $(sha256sum "$fault" "$0" | sha256sum | cut -c1-16)"
+want="$KVER $(sha256sum "$fault" "$0" "$root/scripts/images/node/kubernetes-module.sh" | sha256sum | cut -c1-16)"
 if [ -x "$OUT" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   log "self-test kubelet $KVER: $OUT is current"
   exit 0
 fi
 work=$(mktemp -d); trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
-minor=${KVER#v1.}; minor=${minor%%.*}
-sv="v0.${KVER#v1.}"
 
 m="$work/build"; mkdir -p "$m"
 (cd "$m" && go mod download -json "k8s.io/kubernetes@$KVER" >"$work/dl.json" 2>"$work/dl.err") || true
@@ -47,16 +46,9 @@ anchor "$cfg/file.go" '^	if parsed {$' \
 anchor "$cfg/file_linux.go" '^func (s \*sourceFile) consumeWatchEvent(logger klog.Logger, e \*watchEvent) error {$' \
   's|^func (s \*sourceFile) consumeWatchEvent(logger klog.Logger, e \*watchEvent) error {$|&\n	if dsconformDropEvent(e.fileName, e.eventType == podDelete) {\n		return nil\n	}|'
 
-mapfile -t staging < <(awk '/^require \($/ {r=1; next} r && /^\)/ {r=0} r && $2 == "v0.0.0" && $1 ~ /^k8s\.io\// {print $1}
-       /^require k8s\.io\/[^ ]+ v0\.0\.0/ {print $2}' "$gomod" | sort -u)
-{ echo "module localbuild/kubernetes"; echo "go 1.24"; echo "require k8s.io/kubernetes $KVER"
-  echo "replace k8s.io/kubernetes => $k"
-  for r in "${staging[@]}"; do echo "replace $r => $r $sv"; done; } >"$m/go.mod"
+kubernetes_gomod "$gomod" "$KVER" "replace k8s.io/kubernetes => $k" >"$m/go.mod"
 printf 'package tools\n\nimport _ "k8s.io/kubernetes/cmd/kubelet"\n' >"$m/tools.go"
-ld="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  ld="$ld -X $pkg.gitVersion=$KVER -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-done
+ld=$(kubernetes_ldflags "$KVER")
 log "building the self-test kubelet $KVER (the node image's kubelet with dsconform_fault.go)"
 (cd "$m" && go mod tidy >"$work/tidy.log" 2>&1 || die "resolving k8s.io/kubernetes $KVER failed: $(tail -1 "$work/tidy.log")"
  gofmt -l "$cfg" | grep . && die "the patched file source does not gofmt: $(gofmt -l "$cfg")"

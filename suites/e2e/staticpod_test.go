@@ -646,8 +646,8 @@ func watchMirrorVersions(ctx context.Context, ns string) func() []string {
 }
 
 // restartedWithin reports whether the pod's first container restarts (the pod reports a
-// container other than beforeID) within the window: an outcome that may or may not come, so a bounded poll
-// rather than an assertion.
+// container other than beforeID) within the window: an outcome that may or may not come,
+// so a bounded poll rather than an assertion.
 func restartedWithin(ctx context.Context, ns, name, beforeID string, window time.Duration) bool {
 	err := wait.PollUntilContextTimeout(ctx, timeouts.Poll, window, true, func(ctx context.Context) (bool, error) {
 		p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})

@@ -9,6 +9,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../lib/common.sh"
 . "$here/versions.sh"
+. "$here/kubernetes-module.sh"
 
 KVER=${1:?usage: build-binaries.sh <k8s-version> <out-dir>}
 OUT=${2:?usage: build-binaries.sh <k8s-version> <out-dir>}
@@ -19,15 +20,8 @@ export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 minor=${KVER#v1.}; minor=${minor%%.*}
 k8s_cmds="kubelet kubeadm kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy"
 
-# staging_modules prints the k8s.io staging modules k8s.io/kubernetes' own go.mod requires
-# at v0.0.0 (it replaces them with ./staging/...): the list changes between minors.
-staging_modules() {
-  awk '/^require \($/ {r=1; next} r && /^\)/ {r=0} r && $2 == "v0.0.0" && $1 ~ /^k8s\.io\// {print $1}
-       /^require k8s\.io\/[^ ]+ v0\.0\.0/ {print $2}' "$1" | sort -u
-}
-
 build_kubernetes() {
-  local m="$work/kubernetes" sv="v0.${KVER#v1.}" gomod r
+  local m="$work/kubernetes" gomod
   mkdir -p "$m"
   (cd "$m" && go mod download -json "k8s.io/kubernetes@$KVER" >"$work/dl.json" 2>"$work/dl.err") || true
   gomod=$(jq -r '.GoMod // empty' "$work/dl.json" 2>/dev/null || true)
@@ -35,17 +29,12 @@ build_kubernetes() {
     why=$( { jq -r '.Error // empty' "$work/dl.json" 2>/dev/null; grep -v '^\s*$' "$work/dl.err"; } | head -1 | sed 's/^[[:space:]]*//' || true)
     die "the module proxy refuses k8s.io/kubernetes@$KVER (${why:-no answer}); buildable patches of 1.$minor: $(buildable_patches "$minor"); set KUBERNETES_VERSION to one of them"
   fi
-  mapfile -t staging < <(staging_modules "$gomod")
-  [ ${#staging[@]} -gt 10 ] || die "could not read the staging modules from k8s.io/kubernetes@$KVER's go.mod ($gomod)"
-  { echo "module localbuild/kubernetes"; echo "go 1.24"; echo "require k8s.io/kubernetes $KVER"
-    for r in "${staging[@]}"; do echo "replace $r => $r $sv"; done; } >"$m/go.mod"
+  kubernetes_gomod "$gomod" "$KVER" >"$m/go.mod"
   { echo "package tools"; for cmd in $k8s_cmds; do echo "import _ \"k8s.io/kubernetes/cmd/$cmd\""; done; } >"$m/tools.go"
   (cd "$m"
    go mod tidy >"$work/tidy.log" 2>&1 || die "resolving k8s.io/kubernetes $KVER's dependencies failed: $(tail -1 "$work/tidy.log")"
-   local ld="-s -w" pkg cmd
-   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-     ld="$ld -X $pkg.gitVersion=$KVER -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-   done
+   local ld cmd
+   ld=$(kubernetes_ldflags "$KVER")
    local pkgs=()
    for cmd in $k8s_cmds; do pkgs+=("k8s.io/kubernetes/cmd/$cmd"); done
    # One go build for every command: shared packages compile once and the links run side by side.
@@ -53,7 +42,7 @@ build_kubernetes() {
    go build -trimpath -ldflags "$ld" -o "$OUT/" "${pkgs[@]}" >"$work/build.log" 2>&1 \
      || die "building Kubernetes $KVER failed: $(tail -3 "$work/build.log" | tr '\n' ' ')"
    for cmd in $k8s_cmds; do [ -x "$OUT/$cmd" ] || die "building Kubernetes $KVER left no $cmd in $OUT"; done)
-  log "k8s.io/kubernetes $KVER: ${#staging[@]} staging modules replaced at $sv"
+  log "k8s.io/kubernetes $KVER: $(grep -c '^replace ' "$m/go.mod") staging modules replaced at v0.${KVER#v1.}"
 }
 
 # image_tag <name>: the tag kubeadm wants for one of its images.
