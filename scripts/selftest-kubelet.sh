@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the self-test's faulty kubelet: the kubelet of <k8s-version>, from its Go module
 # like the node image's, with fixtures/failure-injection/kubelet/dsconform_fault.go.txt
-# added to its file source and called from three lines, so that DSCONFORM_KUBELET_FAULT
+# added to its file source and called from four lines, so that DSCONFORM_KUBELET_FAULT
 # in its environment gives it one wrong behaviour of the static pod directory. Only the
 # self-test uses it (fixtures/failure-injection/faults.yaml), on one worker at a time.
 # Go's build cache holds the node image's build: only the changed packages compile.
@@ -43,6 +43,8 @@ anchor "$cfg/file.go" '^	file, err := os.Open(filename)$' \
   's|^	file, err := os.Open(filename)$|	if p := dsconformFirstRead(filename); p != nil {\n		return p, nil\n	}\n&|'
 anchor "$cfg/file.go" '^	if parsed {$' \
   's|^	if parsed {$|	if parsed \&\& podErr == nil {\n		dsconformRemember(filename, pod)\n	}\n&|'
+anchor "$cfg/file.go" '^		updates <- sourceUpdate{Pods: pods}$' \
+  's|^		updates <- sourceUpdate{Pods: pods}$|		pods = dsconformTwins(pods)\n&|'
 anchor "$cfg/file_linux.go" '^func (s \*sourceFile) consumeWatchEvent(logger klog.Logger, e \*watchEvent) error {$' \
   's|^func (s \*sourceFile) consumeWatchEvent(logger klog.Logger, e \*watchEvent) error {$|&\n	if dsconformDropEvent(e.fileName, e.eventType == podDelete) {\n		return nil\n	}|'
 

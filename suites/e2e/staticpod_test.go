@@ -46,7 +46,7 @@ var _ = Describe("[sig-node] Static pods from the manifest directory", Label("st
 		Expect(running).To(BeTrue(), "the static pod's container %s should run on node %s", mirror.Status.ContainerStatuses[0].ContainerID, sn.Name)
 		pods, err := clients.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		Expect(err).NotTo(HaveOccurred())
-		Expect(podNames(pods.Items)).To(ConsistOf(staticpod.MirrorName("web", sn.Name)), "pods listed in %s (kubectl get pods): exactly the mirror web-%s", ns, sn.Name)
+		Expect(podNames(pods.Items)).To(ConsistOf(staticpod.MirrorName("web", sn.Name)), "node %s: pods listed in %s (kubectl get pods): exactly the mirror web-%s, one pod for one manifest", sn.Name, ns, sn.Name)
 	})
 
 	It("recreates the pod with the change when its manifest file is edited", Label("SP-FILE-02"), func(ctx SpecContext) {

@@ -126,17 +126,27 @@ var _ = Describe("[sig-apps] DaemonSet on a network-unavailable node", Label("da
 		Expect(err).NotTo(HaveOccurred())
 		ds := createDaemonSet(ctx, ownDaemonSet("pressure-daemon", ns).WithNodeSelector(pinned).Obj())
 
+		// Bound means spec.nodeName set (the controller leaves it to the scheduler). Not
+		// the PodScheduled condition: the kubelet's admission then refuses the pod under
+		// disk and PID pressure (phase Failed, reason Evicted) with a status of its own,
+		// which drops that condition within a second, and the controller replaces the
+		// refused pod after a growing back-off: a poll for the condition missed every
+		// binding for 120 s (seen on the mixed and the default topology).
 		var bound corev1.Pod
 		Eventually(ctx, func(g Gomega) {
 			_, _, pods := daemonset.Snapshot(ctx, g, clients.Kube, ds)
-			var onTarget []string
+			var onTarget, seen []string
 			for _, p := range pods {
-				if daemonset.OwnedBy(&p, ds.UID) && p.Spec.NodeName == target && podCondition(&p, corev1.PodScheduled) == corev1.ConditionTrue {
+				if !daemonset.OwnedBy(&p, ds.UID) {
+					continue
+				}
+				seen = append(seen, fmt.Sprintf("%s (node %q, phase %s, reason %q)", p.Name, p.Spec.NodeName, p.Status.Phase, p.Status.Reason))
+				if p.Spec.NodeName == target {
 					bound = p
 					onTarget = append(onTarget, p.Name)
 				}
 			}
-			g.Expect(onTarget).NotTo(BeEmpty(), "node %s is tainted %v (NoSchedule): daemon pods tolerate them, so the scheduler should bind DaemonSet %s's pod there", target, pressures, ds.Name)
+			g.Expect(onTarget).NotTo(BeEmpty(), "node %s is tainted %v (NoSchedule): daemon pods tolerate them, so the scheduler should bind DaemonSet %s's pod there; its pods: %v", target, pressures, ds.Name, seen)
 		}).WithTimeout(timeouts.Medium).WithPolling(timeouts.Poll).Should(Succeed())
 		Eventually(ctx, func(g Gomega) {
 			p, err := clients.Kube.CoreV1().Pods(ns).Get(ctx, ordinary.Name, metav1.GetOptions{})
