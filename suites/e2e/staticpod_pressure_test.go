@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -149,7 +150,7 @@ func setEvictionHard(ctx context.Context, host node.Host, thresholds map[string]
 // editKubeletConfig restarts the node's kubelet with its configuration file (kubeadm's)
 // edited: the original is moved aside and a copy written, both stamped, and both undone
 // (the kubelet restarted on the original) when the spec ends. It returns once the
-// restarted kubelet answers its health check.
+// restarted kubelet answers its health check and stays up.
 func editKubeletConfig(ctx context.Context, host node.Host, edit func(conf map[string]any)) {
 	GinkgoHelper()
 	orig, err := host.Run(ctx, nil, "cat", kubeadmKubeletConfig)
@@ -168,10 +169,25 @@ func editKubeletConfig(ctx context.Context, host node.Host, edit func(conf map[s
 	host.MoveAside(ctx, kubeadmKubeletConfig, kubeadmKubeletConfig+".dsconform-moved")
 	host.WriteFile(ctx, kubeadmKubeletConfig, string(changed))
 	restartKubelet(ctx, host)
+	// A kubelet that refuses its configuration exits about a second after it starts and
+	// systemd starts it again: its health endpoint answers between restarts. Healthy means
+	// answering with the same process for two hold polls.
+	steady := 2 * timeouts.HoldPoll
+	var pid string
+	var since time.Time
 	Eventually(ctx, func() error {
 		out, err := host.Run(ctx, nil, "curl", "-sf", "http://127.0.0.1:10248/healthz")
 		if err != nil {
 			return fmt.Errorf("node %s: the restarted kubelet is not healthy: %v: %s", host.Name(), err, out)
+		}
+		out, err = host.Run(ctx, nil, "systemctl", "show", "--property=MainPID", "--value", "kubelet")
+		if p := strings.TrimSpace(out); err != nil || p == "" || p == "0" {
+			return fmt.Errorf("node %s: the kubelet unit has no main process (%q, %v)", host.Name(), p, err)
+		} else if p != pid {
+			pid, since = p, time.Now()
+		}
+		if up := time.Since(since); up < steady {
+			return fmt.Errorf("node %s: the restarted kubelet (PID %s) has run %s, not yet %s: it must stay up with the edited configuration", host.Name(), pid, up.Round(time.Second), steady)
 		}
 		return nil
 	}).WithTimeout(timeouts.Medium).WithPolling(time.Second).Should(Succeed())

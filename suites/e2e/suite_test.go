@@ -42,6 +42,15 @@ func init() {
 }
 
 func TestE2E(t *testing.T) {
+	// The launcher (make e2e, make e2e-run, the self-test, the suite image) always names
+	// the results folder. A plain `go test ./...` does not, and would go on to reuse,
+	// replace or create a kind cluster with the defaults: refuse, saying how to run it.
+	named := false
+	flag.Visit(func(f *flag.Flag) { named = named || f.Name == "e2e.artifacts" })
+	if !named && os.Getenv("ARTIFACTS") == "" {
+		t.Fatal("the e2e suite runs through its launcher: `make e2e` (a cluster and a report) or `make e2e-run` (README.md); " +
+			"to run the test binary directly, name the results folder with -e2e.artifacts=DIR (or ARTIFACTS=DIR)")
+	}
 	RegisterFailHandler(Fail)
 	// Ginkgo runs a suite from its package directory; paths are relative to the repo root.
 	if root, err := filepath.Abs("../.."); err == nil {
