@@ -184,6 +184,8 @@ var _ = Describe("[sig-apps] DaemonSet API", Label("daemonset", "api"), func() {
 			ds.Labels["dsconform.e2e/list"] = label[len("dsconform.e2e/list="):]
 			createDaemonSet(ctx, ds)
 		}
+		// beside them, in the namespace of the DeleteCollection, one without the label: it must stay
+		unlisted := createDaemonSet(ctx, newDaemonSet("unlisted", nsA).Obj())
 		list, err := clients.Kube.AppsV1().DaemonSets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: label})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(list.Items).To(HaveLen(2), "DaemonSets labelled %s across all namespaces", label)
@@ -195,6 +197,10 @@ var _ = Describe("[sig-apps] DaemonSet API", Label("daemonset", "api"), func() {
 			g.Expect(l.Items).To(HaveLen(1), "after DeleteCollection in %s only the one in %s should remain", nsA, nsB)
 			g.Expect(l.Items[0].Namespace).To(Equal(nsB))
 		}).WithTimeout(timeouts.Short).Should(Succeed())
+		kept, err := clients.Kube.AppsV1().DaemonSets(nsA).Get(ctx, unlisted.Name, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred(), "DaemonSet %s/%s has no label %s: a DeleteCollection by that label must leave it", nsA, unlisted.Name, label)
+		Expect(kept.UID).To(Equal(unlisted.UID), "DaemonSet %s/%s must be the same object after the DeleteCollection", nsA, unlisted.Name)
+		Expect(kept.DeletionTimestamp).To(BeNil(), "DaemonSet %s/%s has no label %s and must not be deleted", nsA, unlisted.Name, label)
 	})
 
 	It("replaces the status through the status subresource with a full update, ignoring spec changes, and a watch sees each change", Label("DS-API-04"), func(ctx SpecContext) {

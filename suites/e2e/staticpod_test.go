@@ -316,6 +316,11 @@ var _ = Describe("[sig-node] The manifest directory takes only pods", Label("sta
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(podNames(pods.Items)).To(ConsistOf(before.Name), "only the mirror of the one real pod manifest should exist in %s (node %s)", ns, sn.Name)
 			g.Expect(pods.Items[0].UID).To(Equal(before.UID), "the good static pod on node %s must not be disturbed by bad files", sn.Name)
+			// nor restarted in place: the same container, no restart counted
+			g.Expect(pods.Items[0].Status.ContainerStatuses).To(HaveLen(1), "node %s: mirror %s", sn.Name, before.Name)
+			now, was := pods.Items[0].Status.ContainerStatuses[0], before.Status.ContainerStatuses[0]
+			g.Expect([]any{now.ContainerID, now.RestartCount}).To(Equal([]any{was.ContainerID, was.RestartCount}),
+				"node %s: the good static pod's container must keep running, undisturbed by bad files (container and restart count; before: %s, %d)", sn.Name, was.ContainerID, was.RestartCount)
 			var none metav1.ListOptions
 			for kind, list := range map[string]func() (runtime.Object, error){
 				"DaemonSet":  func() (runtime.Object, error) { return clients.Kube.AppsV1().DaemonSets(ns).List(ctx, none) },
