@@ -77,7 +77,7 @@ e2e-matrix: host ## the suite on every supported Kubernetes version (VERSIONS="v
 selftest-kubelet: ## the self-test's kubelet (the node's version with fixtures/failure-injection/kubelet/dsconform_fault.go.txt) into _bin/selftest-kubelet
 	@bash scripts/selftest-kubelet.sh $(KUBERNETES_VERSION) $(CURDIR)/_bin/selftest-kubelet
 
-e2e-selftest: cluster selftest-kubelet ## the fault matrix: break the cluster per fixtures/failure-injection/faults.yaml, check the predicted specs fail; $(ARTIFACTS)/selftest/sensitivity.html
+e2e-selftest: cluster selftest-kubelet ## the fault matrix: break the cluster per fixtures/failure-injection/faults.yaml, check the predicted specs fail (SELFTEST_CLUSTERS=2: two clusters at once); $(ARTIFACTS)/selftest/sensitivity.html
 	@go run ./scripts/cmd/selftest
 
 suite-image: host ## build the suite image (compiled suite, ginkgo, suite-runner; non-root), offline like the workload image

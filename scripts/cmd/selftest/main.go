@@ -11,6 +11,10 @@
 //
 //	FAULTS="id,id"          run only these faults (default: all)
 //	E2E_TIMEOUT_SCALE=0.5   the specs' timeout scale under a fault (default 0.5)
+//	SELFTEST_CLUSTERS=2     break and restore this many clusters at once, each fault on one
+//	                        (default 1): the configured cluster and <name>-st2..., created from
+//	                        the same node image and kind config and deleted afterwards
+//	                        (unless E2E_KEEP_CLUSTER=true); kubeconfigs in selftest/clusters/
 package main
 
 import (
@@ -19,10 +23,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -45,7 +52,10 @@ const untilLimit = 3 * time.Minute
 // lastSignal is the signal that stopped the self-test, if any.
 var lastSignal atomic.Value
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run is the self-test; its deferred steps (deleting the extra clusters) run before the exit.
+func run() int {
 	cfg, err := framework.ParseConfig("selftest", os.Args[1:])
 	if err != nil {
 		fail(err.Error())
@@ -60,83 +70,117 @@ func main() {
 		fail(err.Error())
 	}
 
-	kind := kindcluster.New(cfg.ClusterName, nil)
-	if ok, err := kind.Exists(); err != nil || !ok {
-		fail(fmt.Sprintf("no kind cluster %s: run 'make cluster' first (the self-test breaks and restores a kind cluster)", cfg.ClusterName))
-	}
-	kubeconfig := filepath.Join(cfg.Artifacts, "kubeconfig")
-	all, err := kind.Nodes()
-	if err != nil {
-		fail(err.Error())
-	}
-	roles, err := nodeRoles(all)
-	if err != nil {
-		fail(err.Error())
-	}
 	out := filepath.Join(cfg.Artifacts, "selftest")
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		fail(err.Error())
 	}
+	lanes, err := laneCount(os.Getenv("SELFTEST_CLUSTERS"), len(faults))
+	if err != nil {
+		fail(err.Error())
+	}
+	first := &lane{name: cfg.ClusterName, kind: kindcluster.New(cfg.ClusterName, nil), kubeconfig: filepath.Join(cfg.Artifacts, "kubeconfig")}
+	if ok, err := first.kind.Exists(); err != nil || !ok {
+		fail(fmt.Sprintf("no kind cluster %s: run 'make cluster' first (the self-test breaks and restores a kind cluster)", cfg.ClusterName))
+	}
+	all := []*lane{first}
+	for i := 2; i <= lanes; i++ {
+		name := laneName(cfg.ClusterName, i)
+		all = append(all, &lane{name: name, kind: kindcluster.New(name, nil), kubeconfig: filepath.Join(out, "clusters", name, "kubeconfig"), extra: true})
+	}
+	defer func() { // the extra clusters go with the self-test, whatever happened
+		for _, l := range all {
+			if l.created && !cfg.KeepCluster {
+				say("deleting cluster %s (E2E_KEEP_CLUSTER=true keeps it)", l.name)
+				if err := l.kind.Delete(""); err != nil {
+					say("deleting cluster %s: %v", l.name, err)
+				}
+			}
+		}
+	}()
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	sigs, specSignals := make(chan os.Signal, 2), make(chan os.Signal, 2)
+	sigs := make(chan os.Signal, 2)
+	for _, l := range all {
+		l.signals = make(chan os.Signal, 2)
+	}
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		for s := range sigs {
 			lastSignal.Store(s)
 			stop()
-			specSignals <- s // to the running specs, if any (the loop stops after them)
+			for _, l := range all { // to the running specs, if any (each lane stops after them)
+				select {
+				case l.signals <- s:
+				default:
+				}
+			}
 		}
 	}()
-	say("clearing what an earlier self-test may have left")
-	for _, f := range faults {
-		if err := runSteps(context.Background(), roles, f.Restore); err != nil {
-			fail(fmt.Sprintf("restoring %s before the self-test: %v", f.ID, err))
+	images := map[string]string{}
+	for _, f := range []string{"node-image", "workload-image"} {
+		if data, err := os.ReadFile(filepath.Join(cfg.Artifacts, f)); err == nil {
+			images[f] = strings.TrimSpace(string(data))
 		}
 	}
-	if err := kind.WaitHealthy(context.Background(), kubeconfig, len(all), cfg.Timeouts().ClusterReady); err != nil {
-		fail(fmt.Sprintf("cluster %s is not healthy before the self-test: %v", cfg.ClusterName, err))
+	// One compiled suite for every fault and cluster: Ginkgo compiling ./suites/e2e per run
+	// writes and removes one binary in the source tree, which lanes running at once share.
+	suite := filepath.Join(out, "e2e.test")
+	say("compiling the suite into %s", suite)
+	build := exec.Command("go", "test", "-c", "-o", suite, "./suites/e2e")
+	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fail("compiling the suite: " + err.Error())
+	}
+	where := launch.Where{Ginkgo: []string{"go", "tool", "ginkgo"}, Suite: suite, Dir: root}
+	var problems []string
+	var mu sync.Mutex
+	eachLane(all, func(l *lane) {
+		if err := l.prepare(ctx, cfg, images, faults); err != nil {
+			mu.Lock()
+			problems = append(problems, err.Error())
+			mu.Unlock()
+		}
+	})
+	if len(problems) > 0 {
+		fmt.Fprintln(os.Stderr, "error:", strings.Join(problems, "; "))
+		return 1
 	}
 
-	var outcomes []selftest.Outcome
-	interrupted := 0
+	queue := make(chan selftest.Fault, len(faults))
 	for _, f := range faults {
-		if ctx.Err() != nil {
-			break
-		}
-		start := time.Now()
-		say("=== %s (%s): %s; running %s", f.ID, f.Area, f.What, f.Run)
-		dir := filepath.Join(out, f.ID)
-		_ = os.RemoveAll(dir)
-		o := selftest.Outcome{Fault: f.ID, Area: f.Area, What: f.What}
-		if err := runSteps(ctx, roles, f.Inject); err != nil {
-			o.Problem = "injecting the fault failed: " + err.Error()
-		} else {
-			code := runSpecs(specSignals, cfg, root, dir, f.Run, f.TimeoutScale)
+		queue <- f
+	}
+	close(queue)
+	results := map[string]selftest.Outcome{}
+	interrupted := 0
+	eachLane(all, func(l *lane) {
+		for f := range queue {
+			if ctx.Err() != nil {
+				return
+			}
+			o, code, err := l.runFault(cfg, where, images, filepath.Join(out, f.ID), f)
+			mu.Lock()
 			if code == 130 || code == 143 {
 				interrupted = code
 			}
-			if r, err := report.Load(filepath.Join(dir, "report.json")); err != nil {
-				o.Problem = fmt.Sprintf("the run left no report (exit %d)", code)
+			if err != nil { // the lane's cluster is left broken: no more faults anywhere
+				problems = append(problems, err.Error())
+				stop()
 			} else {
-				o = selftest.Evaluate(f, r)
+				results[f.ID] = o
+			}
+			mu.Unlock()
+			if err != nil {
+				return
 			}
 		}
-		// Restore whatever happened, with a context of its own: an interrupt must not stop it.
-		if err := runSteps(context.Background(), roles, f.Restore); err != nil {
-			fail(fmt.Sprintf("restoring the cluster after %s failed: %v; the cluster is left broken: run 'make cluster-delete && make cluster'", f.ID, err))
+	})
+	var outcomes []selftest.Outcome
+	for _, f := range faults { // the table's order, whichever cluster ran a fault
+		if o, ok := results[f.ID]; ok {
+			outcomes = append(outcomes, o)
 		}
-		if err := kind.WaitHealthy(context.Background(), kubeconfig, len(all), cfg.Timeouts().ClusterReady); err != nil {
-			fail(fmt.Sprintf("the cluster is not healthy after restoring %s: %v", f.ID, err))
-		}
-		o.Seconds = time.Since(start).Seconds()
-		verdict := "as predicted"
-		if !o.OK() {
-			verdict = fmt.Sprintf("NOT as predicted (missed %v, unexpected %v, vague %v) %s", o.Missed, o.Unexpected, o.Vague, o.Problem)
-		}
-		say("%s: %s; caught %v; %.0fs including restore", f.ID, verdict, o.Caught, o.Seconds)
-		outcomes = append(outcomes, o)
 	}
 	ran := len(outcomes) // this run's, before the earlier runs' outcomes are merged in
 
@@ -146,6 +190,10 @@ func main() {
 	s := selftest.BuildSensitivity(outcomes, requirements.All())
 	if err := write(out, s); err != nil {
 		fail(err.Error())
+	}
+	if len(problems) > 0 {
+		say("stopped: %s", strings.Join(problems, "; "))
+		return 1
 	}
 	// The suite's own report, if a run left one here, gets the "seen to fail under" column.
 	if _, err := os.Stat(filepath.Join(cfg.Artifacts, "ginkgo-report.json")); err == nil {
@@ -177,12 +225,13 @@ func main() {
 	switch {
 	case interrupted != 0:
 		say("interrupted: the cluster was restored; %d of %d faults ran", ran, len(faults))
-		os.Exit(interrupted)
+		return interrupted
 	case ok != len(outcomes) || len(outcomes) < len(faults):
-		os.Exit(1)
+		return 1
 	case len(s.Unproven) > 0 && len(outcomes) == len(tableFaults):
-		os.Exit(1) // the whole table ran (or is on record) and some requirement is still unproven
+		return 1 // the whole table ran (or is on record) and some requirement is still unproven
 	}
+	return 0
 }
 
 // withEarlier keeps, for a run of some faults (FAULTS=...), the outcomes the last self-test
@@ -294,12 +343,16 @@ func runSteps(ctx context.Context, roles map[string]nodes.Node, steps []selftest
 
 // runSpecs runs the specs against the existing cluster through the suite's launcher
 // and returns the run's exit code; signals go on to the specs, which clean up.
-func runSpecs(signals <-chan os.Signal, cfg *framework.Config, root, dir, filter string, scale float64) int {
-	env := append(os.Environ(), "ARTIFACTS="+dir, "E2E_USE_EXISTING_CLUSTER=true", "KUBECONFIG="+filepath.Join(cfg.Artifacts, "kubeconfig"))
-	for _, f := range []string{"node-image", "workload-image"} {
-		if data, err := os.ReadFile(filepath.Join(cfg.Artifacts, f)); err == nil {
-			env = append(env, strings.ToUpper(strings.ReplaceAll(f, "-", "_"))+"="+strings.TrimSpace(string(data)))
+func (l *lane) runSpecs(cfg *framework.Config, images map[string]string, where launch.Where, dir, filter string, scale float64) int {
+	env := append(os.Environ(), "ARTIFACTS="+dir, "E2E_USE_EXISTING_CLUSTER=true", "KUBECONFIG="+l.kubeconfig, "E2E_CLUSTER_NAME="+l.name)
+	// The compiled suite runs in its own folder: paths go to it resolved.
+	for name, path := range map[string]string{"E2E_KIND_CONFIG": cfg.KindConfig, "E2E_PRODUCT_FILE": cfg.ProductFile} {
+		if path != "" {
+			env = append(env, name+"="+path)
 		}
+	}
+	for f, image := range images {
+		env = append(env, strings.ToUpper(strings.ReplaceAll(f, "-", "_"))+"="+image)
 	}
 	switch {
 	case os.Getenv("E2E_TIMEOUT_SCALE") != "":
@@ -319,7 +372,7 @@ func runSpecs(signals <-chan os.Signal, cfg *framework.Config, root, dir, filter
 	}
 	defer log.Close()
 	s := launch.Settings{Results: dir, Procs: 3, Timeout: "80m", LabelFilter: filter}
-	r, err := launch.Run(launch.Input{Settings: s, Where: launch.OnHost(root, false), Out: log, Signals: signals, Env: env})
+	r, err := launch.Run(launch.Input{Settings: s, Where: where, Out: log, Signals: l.signals, Env: env})
 	if err != nil {
 		say("%s: %v", dir, err)
 	}
@@ -348,4 +401,114 @@ func say(format string, args ...any) {
 func fail(msg string) {
 	fmt.Fprintln(os.Stderr, "error:", msg)
 	os.Exit(1)
+}
+
+// A lane is one kind cluster the self-test breaks and restores, one fault at a time.
+type lane struct {
+	name       string
+	kind       *kindcluster.Cluster
+	kubeconfig string
+	extra      bool // created by the self-test (SELFTEST_CLUSTERS), not by make cluster
+	created    bool // this run created it
+	roles      map[string]nodes.Node
+	nodes      int
+	signals    chan os.Signal
+}
+
+// laneName is the name of the self-test's i-th cluster (i ≥ 2) beside the configured one.
+func laneName(cluster string, i int) string { return fmt.Sprintf("%s-st%d", cluster, i) }
+
+// laneCount reads SELFTEST_CLUSTERS: 1 when unset, never more than there are faults.
+func laneCount(v string, faults int) (int, error) {
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 4 {
+		return 0, fmt.Errorf("SELFTEST_CLUSTERS=%s: give a number of clusters from 1 to 4 (each is a whole kind cluster on this machine)", v)
+	}
+	return min(n, faults), nil
+}
+
+// prepare brings the lane's cluster up (an extra one from the same node image and kind
+// config as the configured cluster), resolves its nodes, and undoes what an earlier
+// self-test may have left on it.
+func (l *lane) prepare(ctx context.Context, cfg *framework.Config, images map[string]string, faults []selftest.Fault) error {
+	if l.extra {
+		say("cluster %s: creating or reusing it for the self-test", l.name)
+		created, err := l.kind.Up(ctx, kindcluster.UpInput{ConfigPath: cfg.KindConfig, NodeImage: images["node-image"],
+			KubeconfigPath: l.kubeconfig, WaitForReady: cfg.Timeouts().ClusterReady})
+		l.created = created
+		if err != nil {
+			return fmt.Errorf("cluster %s: %v", l.name, err)
+		}
+		if err := l.kind.LoadImage(images["workload-image"]); err != nil {
+			return fmt.Errorf("cluster %s: %v", l.name, err)
+		}
+	}
+	all, err := l.kind.Nodes()
+	if err != nil {
+		return fmt.Errorf("cluster %s: %v", l.name, err)
+	}
+	if l.roles, err = nodeRoles(all); err != nil {
+		return fmt.Errorf("cluster %s: %v", l.name, err)
+	}
+	l.nodes = len(all)
+	say("cluster %s: clearing what an earlier self-test may have left", l.name)
+	for _, f := range faults {
+		if err := runSteps(context.Background(), l.roles, f.Restore); err != nil {
+			return fmt.Errorf("cluster %s: restoring %s before the self-test: %v", l.name, f.ID, err)
+		}
+	}
+	if err := l.kind.WaitHealthy(context.Background(), l.kubeconfig, l.nodes, cfg.Timeouts().ClusterReady); err != nil {
+		return fmt.Errorf("cluster %s is not healthy before the self-test: %v", l.name, err)
+	}
+	return nil
+}
+
+// runFault injects f, runs its specs, restores the cluster and evaluates the run. It returns
+// the specs' exit code, and an error when the cluster could not be restored to health.
+func (l *lane) runFault(cfg *framework.Config, where launch.Where, images map[string]string, dir string, f selftest.Fault) (selftest.Outcome, int, error) {
+	start := time.Now()
+	say("=== %s on %s (%s): %s; running %s", f.ID, l.name, f.Area, f.What, f.Run)
+	_ = os.RemoveAll(dir)
+	o := selftest.Outcome{Fault: f.ID, Area: f.Area, What: f.What}
+	code := 0
+	if err := runSteps(context.Background(), l.roles, f.Inject); err != nil {
+		o.Problem = "injecting the fault failed: " + err.Error()
+	} else {
+		code = l.runSpecs(cfg, images, where, dir, f.Run, f.TimeoutScale)
+		if r, err := report.Load(filepath.Join(dir, "report.json")); err != nil {
+			o.Problem = fmt.Sprintf("the run left no report (exit %d)", code)
+		} else {
+			o = selftest.Evaluate(f, r)
+		}
+	}
+	// Restore whatever happened, with a context of its own: an interrupt must not stop it.
+	if err := runSteps(context.Background(), l.roles, f.Restore); err != nil {
+		return o, code, fmt.Errorf("restoring cluster %s after %s failed: %v; it is left broken: delete it (make cluster-delete E2E_CLUSTER_NAME=%s) and run again", l.name, f.ID, err, l.name)
+	}
+	if err := l.kind.WaitHealthy(context.Background(), l.kubeconfig, l.nodes, cfg.Timeouts().ClusterReady); err != nil {
+		return o, code, fmt.Errorf("cluster %s is not healthy after restoring %s: %v", l.name, f.ID, err)
+	}
+	o.Seconds = time.Since(start).Seconds()
+	verdict := "as predicted"
+	if !o.OK() {
+		verdict = fmt.Sprintf("NOT as predicted (missed %v, unexpected %v, vague %v) %s", o.Missed, o.Unexpected, o.Vague, o.Problem)
+	}
+	say("%s: %s; caught %v; %.0fs including restore (on %s)", f.ID, verdict, o.Caught, o.Seconds, l.name)
+	return o, code, nil
+}
+
+// eachLane runs fn once per lane, all at once, and waits for them.
+func eachLane(lanes []*lane, fn func(*lane)) {
+	var wg sync.WaitGroup
+	for _, l := range lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(l)
+		}()
+	}
+	wg.Wait()
 }

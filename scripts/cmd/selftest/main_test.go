@@ -20,3 +20,20 @@ func TestSelectedRefusesUnknownFaults(t *testing.T) {
 		t.Fatalf("no FAULTS selects all: %v, %v", got, err)
 	}
 }
+
+func TestLaneCount(t *testing.T) {
+	for _, c := range []struct {
+		v      string
+		faults int
+		want   int
+		bad    bool
+	}{{"", 79, 1, false}, {"2", 79, 2, false}, {"3", 2, 2, false}, {"0", 79, 0, true}, {"5", 79, 0, true}, {"two", 79, 0, true}} {
+		got, err := laneCount(c.v, c.faults)
+		if (err != nil) != c.bad || got != c.want {
+			t.Errorf("laneCount(%q, %d) = %d, %v; want %d (error %v)", c.v, c.faults, got, err, c.want, c.bad)
+		}
+	}
+	if got := laneName("dsconform", 2); got != "dsconform-st2" {
+		t.Errorf("laneName = %q", got)
+	}
+}
