@@ -45,7 +45,9 @@ type Fault struct {
 	// Fails lists the requirement IDs that must fail; every other spec run must pass.
 	Fails []string `json:"fails"`
 	// Message is a regular expression every expected failure's message must match:
-	// the failure must say what was wrong, not only that something timed out.
+	// the failure must say what was wrong, not only that something timed out. It names
+	// the cluster's nodes by placeholder ({cluster}, {control-plane}, {first-worker}),
+	// which On fills in for the cluster the fault runs on.
 	Message string `json:"message"`
 	// TimeoutScale, if set, replaces the self-test's timeout scale (0.5) for this fault:
 	// a fault under which every spec run must fail can fail them sooner.
@@ -163,7 +165,7 @@ func Validate(faults []Fault) error {
 			return fmt.Errorf("fault %s: timeoutScale %v must be in (0, 1]", f.ID, f.TimeoutScale)
 		}
 		seen[f.ID] = true
-		if _, err := regexp.Compile(f.Message); err != nil {
+		if _, err := regexp.Compile(f.On("kind", map[string]string{"control-plane": "kind-control-plane", "first-worker": "kind-worker"}).Message); err != nil {
 			return fmt.Errorf("fault %s: message pattern: %v", f.ID, err)
 		}
 		for _, id := range f.Fails {
@@ -229,7 +231,20 @@ func (o Outcome) Tally() Tally {
 	return t
 }
 
-// Evaluate compares a run under a fault with the fault's prediction.
+// On fills the placeholders of the fault's message pattern for a cluster: {cluster} with
+// its name, {control-plane} and {first-worker} with the names of the nodes the table's
+// steps run on (roles), each as a literal.
+func (f Fault) On(cluster string, roles map[string]string) Fault {
+	pairs := []string{"{cluster}", regexp.QuoteMeta(cluster)}
+	for role, node := range roles {
+		pairs = append(pairs, "{"+role+"}", regexp.QuoteMeta(node))
+	}
+	f.Message = strings.NewReplacer(pairs...).Replace(f.Message)
+	return f
+}
+
+// Evaluate compares a run under a fault with the fault's prediction (its message pattern
+// filled in by On).
 func Evaluate(f Fault, r report.Report) Outcome {
 	o := Outcome{Fault: f.ID, Area: f.Area, What: f.What, Verdict: r.Verdict, Results: map[string]string{}, Seconds: r.DurationSeconds}
 	msg := regexp.MustCompile(f.Message)

@@ -187,3 +187,15 @@ func TestKubeletBecomesSteps(t *testing.T) {
 		t.Errorf("a fault without kubelet got steps: %+v", plain)
 	}
 }
+
+func TestOnFillsNodeNames(t *testing.T) {
+	f := Fault{Message: "no pod on {cluster}-worker[0-9]*|hostPort on node {first-worker}|{control-plane}"}
+	got := f.On("ds.x", map[string]string{"first-worker": "ds.x-worker", "control-plane": "ds.x-control-plane"}).Message
+	want := `no pod on ds\.x-worker[0-9]*|hostPort on node ds\.x-worker|ds\.x-control-plane`
+	if got != want {
+		t.Fatalf("On: got %q, want %q", got, want)
+	}
+	if f.Message == got {
+		t.Fatal("On must not change the table's fault")
+	}
+}

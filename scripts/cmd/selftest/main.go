@@ -481,7 +481,11 @@ func (l *lane) runFault(cfg *framework.Config, where launch.Where, images map[st
 		if r, err := report.Load(filepath.Join(dir, "report.json")); err != nil {
 			o.Problem = fmt.Sprintf("the run left no report (exit %d)", code)
 		} else {
-			o = selftest.Evaluate(f, r)
+			names := map[string]string{}
+			for role, n := range l.roles {
+				names[role] = n.String()
+			}
+			o = selftest.Evaluate(f.On(l.name, names), r)
 		}
 	}
 	// Restore whatever happened, with a context of its own: an interrupt must not stop it.
