@@ -159,7 +159,7 @@ func run() int {
 			if ctx.Err() != nil {
 				return
 			}
-			o, code, err := l.runFault(cfg, where, images, filepath.Join(out, f.ID), f)
+			o, code, err := l.runFault(ctx, cfg, where, images, filepath.Join(out, f.ID), f)
 			mu.Lock()
 			if code == 130 || code == 143 {
 				interrupted = code
@@ -468,13 +468,13 @@ func (l *lane) prepare(ctx context.Context, cfg *framework.Config, images map[st
 
 // runFault injects f, runs its specs, restores the cluster and evaluates the run. It returns
 // the specs' exit code, and an error when the cluster could not be restored to health.
-func (l *lane) runFault(cfg *framework.Config, where launch.Where, images map[string]string, dir string, f selftest.Fault) (selftest.Outcome, int, error) {
+func (l *lane) runFault(ctx context.Context, cfg *framework.Config, where launch.Where, images map[string]string, dir string, f selftest.Fault) (selftest.Outcome, int, error) {
 	start := time.Now()
 	say("=== %s on %s (%s): %s; running %s", f.ID, l.name, f.Area, f.What, f.Run)
 	_ = os.RemoveAll(dir)
 	o := selftest.Outcome{Fault: f.ID, Area: f.Area, What: f.What}
 	code := 0
-	if err := runSteps(context.Background(), l.roles, f.Inject); err != nil {
+	if err := runSteps(ctx, l.roles, f.Inject); err != nil { // an interrupt stops the injection; the restore below runs anyway
 		o.Problem = "injecting the fault failed: " + err.Error()
 	} else {
 		code = l.runSpecs(cfg, images, where, dir, f.Run, f.TimeoutScale)
