@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"sync"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -48,20 +49,28 @@ type WaitForMirrorInput struct {
 	// terminating, until the kubelet's next sync recreates it); empty for any.
 	Replacing types.UID
 	Timeout   framework.Timeouts
+	// Within bounds the wait when it is not the Medium tier: a kubelet that has just
+	// reconnected to the API server puts mirrors back at its next sync (KubeletSync).
+	Within time.Duration
 }
 
 // WaitForMirror polls until the static pod's mirror passes CheckMirror, and returns it;
-// the spec fails with CheckMirror's last reason when the Medium tier runs out.
+// the spec fails with CheckMirror's last reason when Within (the Medium tier unless
+// set) runs out.
 func WaitForMirror(ctx context.Context, in WaitForMirrorInput) *corev1.Pod {
 	GinkgoHelper()
 	mirror := MirrorName(in.Pod, in.Node)
+	within := in.Timeout.Medium
+	if in.Within > 0 {
+		within = in.Within
+	}
 	var pod *corev1.Pod
 	Eventually(ctx, func(g Gomega) {
 		p, err := in.Client.CoreV1().Pods(in.Namespace).Get(ctx, mirror, metav1.GetOptions{})
 		g.Expect(err).NotTo(HaveOccurred(), "mirror pod %s/%s of the static pod on node %s", in.Namespace, mirror, in.Node)
 		g.Expect(CheckMirror(p, in.Node, in.Replacing)).To(Succeed())
 		pod = p
-	}).WithTimeout(in.Timeout.Medium).WithPolling(in.Timeout.Poll).Should(Succeed())
+	}).WithTimeout(within).WithPolling(in.Timeout.Poll).Should(Succeed())
 	return pod
 }
 

@@ -181,6 +181,15 @@ func mirrorOf(ns, name, nodeName string, replacing types.UID) staticpod.WaitForM
 	return staticpod.WaitForMirrorInput{Client: clients.Kube, Namespace: ns, Pod: name, Node: nodeName, Replacing: replacing, Timeout: timeouts}
 }
 
+// mirrorAfterReconnect is mirrorOf for a node that has just been reconnected to the API
+// server: its kubelet re-establishes its connection and puts the mirror back at its next
+// sync, so the wait is the KubeletSync tier (derived from the cluster's syncFrequency).
+func mirrorAfterReconnect(ns, name, nodeName string, replacing types.UID) staticpod.WaitForMirrorInput {
+	in := mirrorOf(ns, name, nodeName, replacing)
+	in.Within = timeouts.KubeletSync
+	return in
+}
+
 // startStaticPod writes a "web" static pod manifest on the first eligible node (it may
 // Skip), in a new namespace, and waits for its mirror pod to run.
 func startStaticPod(ctx context.Context, nsBase string) (string, staticpod.Node, *corev1.Pod) {

@@ -109,7 +109,7 @@ var _ = Describe("[sig-node] Static pods without the API server", Label("staticp
 		}).WithTimeout(timeouts.HoldLong).WithPolling(timeouts.HoldPoll).Should(Succeed())
 
 		cut.reconnect(ctx)
-		back := staticpod.WaitForMirror(ctx, mirrorOf(ns, "web", sn.Name, ""))
+		back := staticpod.WaitForMirror(ctx, mirrorAfterReconnect(ns, "web", sn.Name, ""))
 		Expect(back.Status.ContainerStatuses[0].ContainerID).To(Equal(containerID), "the same container ran through the cut-off")
 	})
 })
@@ -178,8 +178,8 @@ var _ = Describe("[sig-node] A kubelet cut off from the API server", Label("stat
 
 		By("reconnecting: the mirrors catch up with what runs")
 		cut.reconnect(ctx)
-		lateMirror := staticpod.WaitForMirror(ctx, mirrorOf(ns, "late", sn.Name, ""))
-		editedMirror := staticpod.WaitForMirror(ctx, mirrorOf(ns, "edited", sn.Name, before.UID))
+		lateMirror := staticpod.WaitForMirror(ctx, mirrorAfterReconnect(ns, "late", sn.Name, ""))
+		editedMirror := staticpod.WaitForMirror(ctx, mirrorAfterReconnect(ns, "edited", sn.Name, before.UID))
 		Expect(staticpod.RuntimeID(lateMirror.Status.ContainerStatuses[0].ContainerID)).To(Equal(lateID),
 			"node %s: the mirror of late must show the container the kubelet started while cut off, not a new one", sn.Name)
 		Expect(editedMirror.Spec.Containers[0].Name).To(Equal("web-v2"), "node %s: the new mirror of edited reflects the edit", sn.Name)
