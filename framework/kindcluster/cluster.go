@@ -316,6 +316,22 @@ func NodeReady(n *corev1.Node) bool {
 	return false
 }
 
+// OutOfService says why a node is not in service: not Ready, or Ready but still carrying
+// the not-ready or unreachable taint (the node lifecycle controller lifts them a moment
+// after the Ready condition; seen on a loaded 2-node cluster: Ready, still tainted
+// not-ready:NoSchedule). nil when it is in service.
+func OutOfService(n *corev1.Node) error {
+	if !NodeReady(n) {
+		return fmt.Errorf("node %s is not Ready", n.Name)
+	}
+	for _, t := range n.Spec.Taints {
+		if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
+			return fmt.Errorf("node %s is Ready but still carries the taint %s:%s", n.Name, t.Key, t.Effect)
+		}
+	}
+	return nil
+}
+
 // Exists reports whether kind knows a cluster of this name.
 func (c *Cluster) Exists() (bool, error) {
 	names, err := c.provider.List()

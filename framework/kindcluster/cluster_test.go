@@ -93,3 +93,31 @@ func TestNameOf(t *testing.T) {
 		}
 	}
 }
+
+func TestOutOfService(t *testing.T) {
+	ready := corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionTrue}
+	notReady := corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionUnknown}
+	node := func(c corev1.NodeCondition, taints ...corev1.Taint) *corev1.Node {
+		n := &corev1.Node{Spec: corev1.NodeSpec{Taints: taints}, Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{c}}}
+		n.Name = "w"
+		return n
+	}
+	for _, tc := range []struct {
+		n    *corev1.Node
+		want string
+	}{
+		{node(ready), ""},
+		{node(ready, corev1.Taint{Key: "own", Effect: corev1.TaintEffectNoSchedule}), ""},
+		{node(notReady), "node w is not Ready"},
+		{node(ready, corev1.Taint{Key: corev1.TaintNodeUnreachable, Effect: corev1.TaintEffectNoExecute}), "node w is Ready but still carries the taint node.kubernetes.io/unreachable:NoExecute"},
+		{node(ready, corev1.Taint{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule}), "node w is Ready but still carries the taint node.kubernetes.io/not-ready:NoSchedule"},
+	} {
+		got := ""
+		if err := OutOfService(tc.n); err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("OutOfService: got %q, want %q", got, tc.want)
+		}
+	}
+}

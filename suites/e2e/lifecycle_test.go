@@ -58,7 +58,7 @@ func joinWorker(ctx context.Context, name string, taints []string) error {
 		if err != nil {
 			return fmt.Errorf("node %s has not registered: %w", name, err)
 		}
-		if err := outOfService(n); err != nil {
+		if err := kindcluster.OutOfService(n); err != nil {
 			return err
 		}
 		// the kubelet creates its node Lease a moment after it registers
@@ -67,22 +67,6 @@ func joinWorker(ctx context.Context, name string, taints []string) error {
 		}
 		return nil
 	})
-}
-
-// outOfService says why a node is not in service: not Ready, or Ready but still carrying
-// the not-ready or unreachable taint (the node lifecycle controller lifts them a moment
-// after the Ready condition; seen on a loaded 2-node cluster: Ready, still tainted
-// not-ready:NoSchedule). nil when it is in service.
-func outOfService(n *corev1.Node) error {
-	if !kindcluster.NodeReady(n) {
-		return fmt.Errorf("node %s is not Ready", n.Name)
-	}
-	for _, t := range n.Spec.Taints {
-		if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
-			return fmt.Errorf("node %s is Ready but still carries the taint %s:%s", n.Name, t.Key, t.Effect)
-		}
-	}
-	return nil
 }
 
 // expectStaysForGood checks the pod tolerates every NoExecute taint its node carries now

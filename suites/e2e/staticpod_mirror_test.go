@@ -209,14 +209,14 @@ func cutOffFromAPIServer(ctx context.Context, sn staticpod.Node, lapse time.Dura
 	// (Ready, without the not-ready or unreachable taint the cut-off may have brought)
 	// before the spec ends, so the next spec finds the nodes as they were. Registered
 	// before the rules, so it runs after their deletion.
-	if outOfService(getNode(ctx, sn.Name)) == nil {
+	if kindcluster.OutOfService(getNode(ctx, sn.Name)) == nil {
 		DeferCleanup(func(ctx SpecContext) {
 			Expect(framework.Poll(ctx, timeouts.Poll, timeouts.NodeLifecycle, func() error {
 				n, err := clients.Kube.CoreV1().Nodes().Get(ctx, sn.Name, metav1.GetOptions{})
 				if err != nil {
 					return err
 				}
-				return outOfService(n)
+				return kindcluster.OutOfService(n)
 			})).To(Succeed(), "node %s, in service before this spec cut it off from the API server, should be again once reconnected, within %v", sn.Name, timeouts.NodeLifecycle)
 		}, NodeTimeout(timeouts.NodeLifecycle+timeouts.Short))
 	}
