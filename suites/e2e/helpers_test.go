@@ -254,7 +254,7 @@ func nodeOfItsOwn(ctx context.Context) string {
 	GinkgoHelper()
 	requireNodeChanges()
 	if !ownNodesUsed() {
-		return needNodes(ctx, 1)[0]
+		return leaveInService(ctx, needNodes(ctx, 1)[0])
 	}
 	requireKind()
 	if ownNodes == nil {
@@ -279,13 +279,33 @@ func nodeOfItsOwn(ctx context.Context) string {
 	return name
 }
 
+// leaveInService restores a shared worker the spec is about to stop, cut off or taint: it
+// is in service now, so it must be again (Ready, without the not-ready or unreachable
+// taint the node lifecycle controller adds) before the spec ends, or the next spec, which
+// takes the first eligible worker, would run on another node. Registered before the
+// spec's changes, it runs after their undo, pass or fail.
+func leaveInService(ctx context.Context, name string) string {
+	GinkgoHelper()
+	Expect(kindcluster.OutOfService(getNode(ctx, name))).To(Succeed(), "node %s, a worker a plain DaemonSet runs on, should be in service before the spec changes it", name)
+	DeferCleanup(func(ctx SpecContext) {
+		Expect(framework.Poll(ctx, timeouts.Poll, timeouts.NodeLifecycle, func() error {
+			n, err := clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			return kindcluster.OutOfService(n)
+		})).To(Succeed(), "node %s, in service before this spec changed it, should be again once the spec's changes are undone, within %v", name, timeouts.NodeLifecycle)
+	}, NodeTimeout(timeouts.NodeLifecycle+timeouts.Short))
+	return name
+}
+
 // anotherNodeOfItsOwn is a second node for a spec that changes two: a worker joined for
 // the spec alone and removed when it ends (after nodeOfItsOwn), or on an existing cluster
 // the second worker a plain DaemonSet runs on (it may Skip).
 func anotherNodeOfItsOwn(ctx context.Context) string {
 	GinkgoHelper()
 	if !ownNodesUsed() {
-		return needNodes(ctx, 2)[1]
+		return leaveInService(ctx, needNodes(ctx, 2)[1])
 	}
 	name, _ := addWorker(ctx)
 	return name

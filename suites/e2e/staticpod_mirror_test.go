@@ -205,21 +205,6 @@ func cutOffFromAPIServer(ctx context.Context, sn staticpod.Node, lapse time.Dura
 	cpIP := internalIP(listNodes(ctx), controlPlaneNames(ctx)[0])
 	c := &apiCutOff{sn: sn, v4: []string{"OUTPUT", "-p", "tcp", "-d", cpIP, "--dport", "6443", "-j", "REJECT"},
 		v6: []string{"OUTPUT", "-p", "tcp", "--dport", "6443", "-j", "REJECT"}}
-	// Restore what was there before: a node in service when cut off is back in service
-	// (Ready, without the not-ready or unreachable taint the cut-off may have brought)
-	// before the spec ends, so the next spec finds the nodes as they were. Registered
-	// before the rules, so it runs after their deletion.
-	if kindcluster.OutOfService(getNode(ctx, sn.Name)) == nil {
-		DeferCleanup(func(ctx SpecContext) {
-			Expect(framework.Poll(ctx, timeouts.Poll, timeouts.NodeLifecycle, func() error {
-				n, err := clients.Kube.CoreV1().Nodes().Get(ctx, sn.Name, metav1.GetOptions{})
-				if err != nil {
-					return err
-				}
-				return kindcluster.OutOfService(n)
-			})).To(Succeed(), "node %s, in service before this spec cut it off from the API server, should be again once reconnected, within %v", sn.Name, timeouts.NodeLifecycle)
-		}, NodeTimeout(timeouts.NodeLifecycle+timeouts.Short))
-	}
 	By(fmt.Sprintf("cutting node %s off from the API server (%s:6443, and port 6443 over IPv6) for at most %s", sn.Name, cpIP, lapse))
 	sn.InsertLapsingRule(ctx, provenance.IPTables, lapse, c.v4...)
 	sn.InsertLapsingRule(ctx, provenance.IP6Tables, lapse, c.v6...)
