@@ -25,13 +25,25 @@ type Step struct {
 	// Node is "control-plane" (the first control-plane node) or "first-worker" (the
 	// first node, by name, without the control-plane role).
 	Node string `json:"node"`
-	// Sh is a shell command run on the node; Stdin, if set, is a fixture file fed to it.
+	// Sh is a shell command run on the node (as Command gives it: with STATIC_POD_DIR
+	// set); Stdin, if set, is a fixture file fed to it.
 	Sh    string `json:"sh"`
 	Stdin string `json:"stdin,omitempty"`
 	// Until makes the step a wait: Sh is retried every 2 s until it succeeds, for up to
 	// three minutes.
 	Until bool `json:"until,omitempty"`
 }
+
+// staticPodDir sets STATIC_POD_DIR, for every step and loop, to the node's static pod
+// directory as its kubelet's configuration file names it (kind's when the file names
+// none): the one place the fixtures look it up.
+func staticPodDir(kubeletConfig string) string {
+	return fmt.Sprintf(`d=$(sed -n 's/^staticPodPath: *//p' %s 2>/dev/null); `+
+		`STATIC_POD_DIR=${d:-/etc/kubernetes/manifests}; export STATIC_POD_DIR; `, kubeletConfig)
+}
+
+// Command is the shell command the step runs on its node: Sh, with STATIC_POD_DIR set.
+func (s Step) Command() string { return staticPodDir("/var/lib/kubelet/config.yaml") + s.Sh }
 
 // Fault is one row of the table.
 type Fault struct {
@@ -66,7 +78,8 @@ type Fault struct {
 // kubelet version with fixtures/failure-injection/kubelet/dsconform_fault.go.txt added.
 const SelfTestKubelet = "_bin/selftest-kubelet"
 
-// Loop is a fault's script that runs on a node until the fault is restored.
+// Loop is a fault's script that runs on a node until the fault is restored, with
+// STATIC_POD_DIR set as for a step.
 type Loop struct {
 	Node   string `json:"node"`
 	Script string `json:"script"` // a fixture file
@@ -83,7 +96,7 @@ func expandLoop(f *Fault) {
 	n := f.Loop.Node
 	f.Inject = append([]Step{
 		{Node: n, Stdin: f.Loop.Script, Sh: fmt.Sprintf("cat >%s && chmod +x %s", bin, bin)},
-		{Node: n, Sh: fmt.Sprintf("systemd-run --unit %s %s >/dev/null 2>&1", unit, bin)},
+		{Node: n, Sh: fmt.Sprintf(`systemd-run --unit %s --setenv=STATIC_POD_DIR="$STATIC_POD_DIR" %s >/dev/null 2>&1`, unit, bin)},
 		{Node: n, Until: true, Sh: fmt.Sprintf("systemctl is-active %s >/dev/null", unit)},
 	}, f.Inject...)
 	f.Restore = append([]Step{

@@ -2,6 +2,8 @@ package selftest
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -157,12 +159,37 @@ func TestLoopBecomesSteps(t *testing.T) {
 		Inject: []Step{{Node: "first-worker", Sh: "extra"}}, Restore: []Step{{Node: "first-worker", Sh: "clean"}}}
 	expandLoop(&f)
 	if len(f.Inject) != 4 || f.Inject[0].Stdin != "fixtures/x.sh" || f.Inject[3].Sh != "extra" ||
-		f.Inject[1].Sh != "systemd-run --unit dsconform-selftest-reads-dots /usr/local/bin/dsconform-selftest-reads-dots >/dev/null 2>&1" ||
+		f.Inject[1].Sh != `systemd-run --unit dsconform-selftest-reads-dots --setenv=STATIC_POD_DIR="$STATIC_POD_DIR" /usr/local/bin/dsconform-selftest-reads-dots >/dev/null 2>&1` ||
 		!f.Inject[2].Until {
 		t.Errorf("inject: %+v", f.Inject)
 	}
 	if len(f.Restore) != 2 || !strings.HasPrefix(f.Restore[0].Sh, "systemctl stop dsconform-selftest-reads-dots ") || f.Restore[1].Sh != "clean" {
 		t.Errorf("restore: %+v", f.Restore)
+	}
+}
+
+func TestStaticPodDir(t *testing.T) {
+	dir := t.TempDir()
+	set := filepath.Join(dir, "set.yaml")
+	if err := os.WriteFile(set, []byte("kind: KubeletConfiguration\nstaticPodPath: /etc/other manifests\nsyncFrequency: 1m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unset := filepath.Join(dir, "unset.yaml")
+	if err := os.WriteFile(unset, []byte("kind: KubeletConfiguration\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ config, want string }{
+		{set, "/etc/other manifests"},
+		{unset, "/etc/kubernetes/manifests"},
+		{filepath.Join(dir, "missing.yaml"), "/etc/kubernetes/manifests"},
+	} {
+		out, err := exec.Command("sh", "-c", staticPodDir(tc.config)+`sh -c 'printf %s "$STATIC_POD_DIR"'`).CombinedOutput()
+		if err != nil || string(out) != tc.want {
+			t.Errorf("%s: STATIC_POD_DIR=%q (%v), want %q", filepath.Base(tc.config), out, err, tc.want)
+		}
+	}
+	if got := (Step{Sh: "true"}).Command(); !strings.HasSuffix(got, "export STATIC_POD_DIR; true") || !strings.Contains(got, "/var/lib/kubelet/config.yaml") {
+		t.Errorf("Command: %s", got)
 	}
 }
 

@@ -326,13 +326,13 @@ func runSteps(ctx context.Context, roles map[string]nodes.Node, steps []selftest
 			stdin = data
 		}
 		if !s.Until {
-			if out, err := kindcluster.Run(ctx, n, stdin, "sh", "-c", s.Sh); err != nil {
+			if out, err := kindcluster.Run(ctx, n, stdin, "sh", "-c", s.Command()); err != nil {
 				return fmt.Errorf("on %s: %s: %v: %s", n, s.Sh, err, strings.TrimSpace(out))
 			}
 			continue
 		}
 		if err := framework.Poll(ctx, 2*time.Second, untilLimit, func() error {
-			_, err := kindcluster.Run(ctx, n, stdin, "sh", "-c", s.Sh)
+			_, err := kindcluster.Run(ctx, n, stdin, "sh", "-c", s.Command())
 			return err
 		}); err != nil {
 			return fmt.Errorf("on %s: waiting for: %s: %w", n, s.Sh, err)
