@@ -217,7 +217,11 @@ func run() int {
 		for i, u := range s.Unproven {
 			ids[i] = u.ID
 		}
-		say("proven by no targeted fault (a fault under which most of the specs it runs still pass): %s", strings.Join(ids, " "))
+		if len(outcomes) == len(tableFaults) {
+			say("proven by no targeted fault (a fault under which most of the specs it runs still pass): %s", strings.Join(ids, " "))
+		} else {
+			say("not proven by the %d of %d faults on record (this run's and the last self-test's here; run them all to judge): %s", len(outcomes), len(tableFaults), strings.Join(ids, " "))
+		}
 	}
 	if s, _ := lastSignal.Load().(os.Signal); s != nil && interrupted == 0 {
 		interrupted = map[bool]int{true: 143, false: 130}[s == syscall.SIGTERM]
