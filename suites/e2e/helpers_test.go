@@ -276,14 +276,15 @@ func nodeOfItsOwn(ctx context.Context) string {
 			"node %s, the spec's own, should carry its own taint alone", name)
 		g.Expect(n.Spec.Unschedulable).To(BeFalse(), "node %s, the spec's own, is cordoned", name)
 	}).WithTimeout(timeouts.NodeLifecycle).Should(Succeed())
-	return name
+	return leaveInService(ctx, name)
 }
 
-// leaveInService restores a shared worker the spec is about to stop, cut off or taint: it
-// is in service now, so it must be again (Ready, without the not-ready or unreachable
-// taint the node lifecycle controller adds) before the spec ends, or the next spec, which
-// takes the first eligible worker, would run on another node. Registered before the
-// spec's changes, it runs after their undo, pass or fail.
+// leaveInService restores the node the spec is about to stop, cut off or taint: it is in
+// service now, so it must be again (Ready, without the not-ready or unreachable taint the
+// node lifecycle controller adds) before the spec ends. Otherwise the next spec, which
+// takes the first eligible worker, would run on another node, or (a node of its own)
+// inherit a broken one; a node of its own that fails this is removed, since the spec
+// failed. Registered before the spec's changes, it runs after their undo, pass or fail.
 func leaveInService(ctx context.Context, name string) string {
 	GinkgoHelper()
 	Expect(kindcluster.OutOfService(getNode(ctx, name))).To(Succeed(), "node %s, a worker a plain DaemonSet runs on, should be in service before the spec changes it", name)
