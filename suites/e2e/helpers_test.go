@@ -312,6 +312,17 @@ func anotherNodeOfItsOwn(ctx context.Context) string {
 	return name
 }
 
+// untilControllerSees waits until the DaemonSet controller's own view of the nodes holds
+// the NoSchedule taints the spec just put on them, before the spec creates a DaemonSet
+// they must exclude: a DaemonSet created earlier gets a pod there that stays Pending for
+// good (daemonset.WaitForNodeView). The probe it uses tolerates what ownDaemonSet does.
+func untilControllerSees(ctx context.Context, ns string, nodes ...string) {
+	GinkgoHelper()
+	took := daemonset.WaitForNodeView(ctx, daemonset.WaitForNodeViewInput{
+		Client: clients.Kube, Probe: ownDaemonSet("taint-probe", ns).Obj(), Nodes: nodes, Timeout: timeouts})
+	framework.RecordLatency("NoSchedule taint → a DaemonSet created after it is counted desired on no tainted node (probe)", strings.Join(nodes, ","), took)
+}
+
 // ownDaemonSet is newDaemonSet with the toleration of this process's own nodes, when
 // specs get nodes of their own.
 func ownDaemonSet(name, ns string) *daemonset.Builder {

@@ -151,6 +151,7 @@ var _ = Describe("[sig-apps] DaemonSet and taints", Label("daemonset", "taints",
 		nodeChanges.AddTaint(ctx, target, corev1.Taint{Key: "dsconform.e2e/nosched", Value: "x", Effect: corev1.TaintEffectNoSchedule})
 		tainted := time.Now()
 
+		untilControllerSees(ctx, ns, target)
 		second := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("second", ns).Obj()))
 		expectPlacement(ctx, second, workers[1:])
 		Consistently(ctx, func(g Gomega) {
@@ -197,6 +198,7 @@ var _ = Describe("[sig-apps] DaemonSet toleration matching", Label("daemonset", 
 		tier := corev1.Taint{Key: "dsconform.e2e/tier", Value: "gold", Effect: corev1.TaintEffectNoSchedule}
 		nodeChanges.AddTaint(ctx, target, tier)
 		ns := newNamespace(ctx, "ds-operators")
+		untilControllerSees(ctx, ns, target)
 		byDefault := createDaemonSet(ctx, ownDaemonSet("operator-omitted", ns).WithToleration(
 			corev1.Toleration{Key: tier.Key, Value: "gold", Effect: tier.Effect}).Obj())
 		wrongValue := createDaemonSet(ctx, ownDaemonSet("equal-silver", ns).WithToleration(
@@ -288,6 +290,7 @@ var _ = Describe("[sig-apps] DaemonSet updates that move tolerations", Label("da
 			return corev1.Toleration{Key: t.Key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}
 		}
 		ns := newNamespace(ctx, "ds-move-tol")
+		untilControllerSees(ctx, ns, y, z)
 		ds := waitForRollout(ctx, createDaemonSet(ctx, ownDaemonSet("monitoring-daemon", ns).
 			WithRollingUpdate(intstr.FromInt32(0), intstr.FromInt32(1)).WithToleration(tolerating(zoneY)).Obj()))
 		Expect(nodesWithPodsNow(ctx, ds)).To(And(ContainElement(y), Not(ContainElement(z))), "tolerating zone-y: a pod on %s, none on %s", y, z)
