@@ -115,6 +115,20 @@ func CheckRollout(ds *appsv1.DaemonSet, nodes []corev1.Node, pods []corev1.Pod) 
 		}
 	}
 	sort.Strings(extra)
+	// A pod waiting for a node the DaemonSet should not run on: the controller chose the
+	// node from a view that lacked a NoSchedule taint (or a fault made it ignore one), and
+	// it keeps such a pod for good; status.numberMisscheduled counts it.
+	var waiting []string
+	for i := range pods {
+		p := &pods[i]
+		if !OwnedBy(p, ds.UID) || p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodRunning {
+			continue
+		}
+		if n := TargetNode(p); n != "" && !want[n] {
+			waiting = append(waiting, fmt.Sprintf("%s (%s, %s: %s)", n, p.Name, p.Status.Phase, whyNot(n, nodes, ds)))
+		}
+	}
+	sort.Strings(waiting)
 	if len(missing) > 0 {
 		problems = append(problems, "nodes missing a running daemon pod: "+strings.Join(missing, ", "))
 	}
@@ -123,6 +137,9 @@ func CheckRollout(ds *appsv1.DaemonSet, nodes []corev1.Node, pods []corev1.Pod) 
 	}
 	if len(extra) > 0 {
 		problems = append(problems, "nodes with a daemon pod that should have none: "+strings.Join(extra, ", "))
+	}
+	if len(waiting) > 0 {
+		problems = append(problems, "nodes that should have no daemon pod, with one waiting for them: "+strings.Join(waiting, ", "))
 	}
 	s := ds.Status
 	if s.ObservedGeneration < ds.Generation {

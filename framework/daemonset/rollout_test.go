@@ -52,6 +52,14 @@ func TestCheckRollout(t *testing.T) {
 			ds.Status.DesiredNumberScheduled, ds.Status.CurrentNumberScheduled, ds.Status.UpdatedNumberScheduled = 3, 3, 3
 			ds.Status.NumberAvailable, ds.Status.NumberReady = 3, 3
 		}, []string{"desiredNumberScheduled 3, but 2 nodes are eligible (w1, w2)", "numberMisscheduled 0, want 1 (nodes that keep a pod they would not get now: cp)"}},
+		{"a pod Pending for a NoSchedule-tainted node names node, pod and reason", func(ds *appsv1.DaemonSet, n *[]corev1.Node, p *[]corev1.Pod) {
+			*n = append(*n, *node("w3", nil, taint("dsconform.e2e/nosched", "x", corev1.TaintEffectNoSchedule)))
+			stale := pod("c", "", ds.UID)
+			stale.Status.Phase = corev1.PodPending
+			stale.Spec.Affinity = PinnedTo(ds, []string{"w3"}).Spec.Template.Spec.Affinity
+			*p = append(*p, stale)
+			ds.Status.NumberMisscheduled = 1
+		}, []string{"with one waiting for them: w3 (c, Pending: untolerated taint dsconform.e2e/nosched=x:NoSchedule)", "numberMisscheduled 1, want 0"}},
 		{"two pods on one node", func(ds *appsv1.DaemonSet, _ *[]corev1.Node, p *[]corev1.Pod) { *p = append(*p, pod("d", "w1", ds.UID)) },
 			[]string{"more than one daemon pod: w1 (a, d)"}},
 		{"terminating and foreign pods do not count", func(ds *appsv1.DaemonSet, _ *[]corev1.Node, p *[]corev1.Pod) {
