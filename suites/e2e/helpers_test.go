@@ -318,8 +318,11 @@ func anotherNodeOfItsOwn(ctx context.Context) string {
 // good (daemonset.WaitForNodeView). The probe it uses tolerates what ownDaemonSet does.
 func untilControllerSees(ctx context.Context, ns string, nodes ...string) {
 	GinkgoHelper()
-	took := daemonset.WaitForNodeView(ctx, daemonset.WaitForNodeViewInput{
+	took, waited := daemonset.WaitForNodeView(ctx, daemonset.WaitForNodeViewInput{
 		Client: clients.Kube, Probe: ownDaemonSet("taint-probe", ns).Obj(), Nodes: nodes, Timeout: timeouts})
+	if !waited {
+		return
+	}
 	framework.RecordLatency("NoSchedule taint → a DaemonSet created after it is counted desired on no tainted node (probe)", strings.Join(nodes, ","), took)
 }
 
