@@ -36,14 +36,18 @@ type WaitForNodeViewInput struct {
 	Timeout framework.Timeouts
 }
 
-// PinnedTo returns a copy of ds whose pods may go to the named nodes only (a required
-// node affinity on metadata.name, the field the controller itself pins pods with).
+// PinnedTo returns a copy of ds whose pods may go to the named nodes only: a required
+// node affinity term per node on metadata.name (the field the controller itself pins
+// pods with; the API takes one value per such term, and terms are ORed).
 func PinnedTo(ds *appsv1.DaemonSet, nodes []string) *appsv1.DaemonSet {
 	out := ds.DeepCopy()
+	terms := make([]corev1.NodeSelectorTerm, 0, len(nodes))
+	for _, n := range nodes {
+		terms = append(terms, corev1.NodeSelectorTerm{MatchFields: []corev1.NodeSelectorRequirement{
+			{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{n}}}})
+	}
 	out.Spec.Template.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
-		RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
-			MatchFields: []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: nodes}},
-		}}}}}
+		RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: terms}}}
 	return out
 }
 

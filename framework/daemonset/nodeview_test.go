@@ -24,6 +24,13 @@ func TestPinnedToKeepsTheProbeToItsNodes(t *testing.T) {
 	if got := ExpectedNodes(PinnedTo(base, []string{"b"}), nodes); len(got) != 0 {
 		t.Errorf("pinned to tainted b: expected on %v, want none", got)
 	}
+	for _, term := range RequiredTerms(&PinnedTo(base, []string{"a", "b"}).Spec.Template.Spec) {
+		for _, f := range term.MatchFields {
+			if len(f.Values) != 1 {
+				t.Errorf("matchFields %v: the API takes exactly one value for In on a node field", f)
+			}
+		}
+	}
 	if base.Spec.Template.Spec.Affinity != nil {
 		t.Error("PinnedTo changed the DaemonSet it was given")
 	}
