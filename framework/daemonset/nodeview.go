@@ -40,15 +40,12 @@ type WaitForNodeViewInput struct {
 // node affinity term per node on metadata.name (the field the controller itself pins
 // pods with; the API takes one value per such term, and terms are ORed).
 func PinnedTo(ds *appsv1.DaemonSet, nodes []string) *appsv1.DaemonSet {
-	out := ds.DeepCopy()
 	terms := make([]corev1.NodeSelectorTerm, 0, len(nodes))
 	for _, n := range nodes {
 		terms = append(terms, corev1.NodeSelectorTerm{MatchFields: []corev1.NodeSelectorRequirement{
 			{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{n}}}})
 	}
-	out.Spec.Template.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
-		RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: terms}}}
-	return out
+	return (&Builder{ds: *ds.DeepCopy()}).WithRequiredNodeAffinity(terms...).Obj()
 }
 
 // CheckExcludedEverywhere returns nil once the controller has synced the probe (its
